@@ -7,15 +7,17 @@
  *
  * Conventions
  * - Tensors have up to 4 dimensions. ne[0] is the innermost one; nb[i] is the
- *   stride of dimension i in bytes. A tensor of a block-quantized type has
- *   rows of whole blocks and nb[0] = block bytes / block elements is unused.
+ *   stride of dimension i in bytes. Every ne[i] >= 1 (unused ones are 1) and
+ *   every nb[i] >= 0. A tensor of a block-quantized type has ne[0] a multiple
+ *   of the block size and rows of whole, contiguous blocks; its nb[0] is unused.
  * - A tensor's bytes live at `addr`: the base address a backend gave for one of
  *   its buffers plus an offset. Addresses are opaque numbers to the engine;
  *   it only adds offsets to them. Views are tensors whose addr points inside
  *   another tensor's bytes; they cost nothing.
  * - Nodes (op != SL_OP_NONE) run in array order, each completing, as far as
  *   any later node can observe, before the next starts. Non-COPY nodes write
- *   a contiguous output at their own addr.
+ *   a contiguous F32 output at their own addr: the node's ne is the output
+ *   shape and its nb must be the contiguous strides.
  * - Floats in params are stored by their bit pattern (memcpy into int32_t).
  * - No function may throw or longjmp across this boundary. Failures return a
  *   status; last_error() then gives a message, valid until the next call on
@@ -96,6 +98,8 @@ typedef enum sl_op {
      * For query t, head h, g = h / (Hq / Hkv):
      *   s[j] = scale * dot(q[:, h, t], k[:, g, j]) + mask[j, t]
      *   out[:, h, t] = sum_j softmax(s)[j] * v[:, g, j]
+     * A key j with mask[j, t] = -inf is skipped for query t: its k and v are
+     * not read, so they may hold anything (e.g. NaN in unwritten KV cache slots).
      * A row whose scores are all -inf gives zeros. out [D, Hq, T]. */
     SL_OP_ATTENTION = 9,
     /* Writes src0 (F32) into the node's own tensor, converting to its dtype
@@ -152,7 +156,7 @@ typedef struct sl_backend {
     /* Nonzero if the backend can run node `node` of `graph` as given. */
     int32_t (*supports_op)(sl_device device, const sl_graph* graph, int32_t node);
 
-    /* A buffer of `size` bytes; *base is the address of its first byte. */
+    /* A buffer of `size` bytes, contents unspecified; *base is the address of its first byte. */
     sl_status (*buffer_alloc)(sl_device device, uint64_t size, sl_buffer* out, uint64_t* base);
     /* Wraps caller-owned host memory that outlives the buffer, e.g. mmapped
      * weights. May be NULL when the device cannot read host memory. */
