@@ -15,7 +15,7 @@ struct SamplerParams {
     float top_p = 0.95f;          // >= 1: off
     float min_p = 0.05f;          // <= 0: off
     float repeat_penalty = 1.0f;  // 1: off
-    int32_t repeat_last_n = 64;   // tokens the penalty looks back over
+    int32_t repeat_last_n = 64;   // tokens the penalty looks back over; 0: none, < 0: all
     uint64_t seed = 0;
 };
 
@@ -30,11 +30,15 @@ public:
     void reset();
 
 private:
+    void apply_repetition_penalty();
+
     SamplerParams params_;
     int32_t n_vocab_;
     std::mt19937_64 rng_;
     std::deque<int32_t> recent_;
     std::vector<std::pair<float, int32_t>> candidates_;  // reused between calls
+    std::vector<int32_t> window_;                        // distinct recent tokens, reused
+    std::vector<float> weights_;                         // softmax numerators, reused
 };
 
 }  // namespace suanli

@@ -1,0 +1,14 @@
+// The subcommands of `suanli`, one file each (cmd_<name>.cpp). Each gets the arguments after
+// its name and returns the exit code. Bad usage throws UsageError (exit 2), a failure at
+// run time throws Error (exit 1); main() turns both into messages.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace suanli {
+
+int cmd_run(std::span<const std::string_view> args);
+int cmd_info(std::span<const std::string_view> args);
+
+}  // namespace suanli
