@@ -75,6 +75,8 @@ public:
     uint32_t version() const { return version_; }
     uint64_t alignment() const { return alignment_; }
     uint64_t file_size() const { return bytes_.size(); }
+    // The whole file, e.g. to hand the mapped weights to a backend without a copy.
+    std::span<const std::byte> bytes() const { return bytes_; }
 
     const std::vector<GgufKeyValue>& metadata() const { return metadata_; }
     const GgufValue* find(std::string_view key) const;

@@ -1,0 +1,25 @@
+#include "backends/registry.h"
+
+#include <array>
+#include <string>
+
+#include "backends/reference/reference_backend.h"
+#include "core/error.h"
+
+namespace suanli {
+
+std::span<const sl_backend* const> builtin_backends() {
+    static const std::array<const sl_backend*, 1> backends{&reference_backend()};
+    return backends;
+}
+
+const sl_backend& find_backend(std::string_view name) {
+    std::string known;
+    for (const sl_backend* b : builtin_backends()) {
+        if (name == b->name) return *b;
+        known += cat(known.empty() ? "" : ", ", b->name);
+    }
+    fail("unknown backend '", name, "' (available: ", known, ")");
+}
+
+}  // namespace suanli

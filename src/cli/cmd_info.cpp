@@ -1,0 +1,115 @@
+// suanli info: what a model file holds, without loading its weights.
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "core/error.h"
+#include "formats/gguf.h"
+#include "models/model_config.h"
+
+namespace suanli {
+namespace {
+
+std::string human_bytes(uint64_t n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) v /= 1024, ++u;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", v, units[u]);
+    return buf;
+}
+
+std::string value_text(const GgufValue& v) {
+    switch (v.type) {
+        case GgufType::STRING: {
+            std::string s(v.as_string.substr(0, 80));
+            return "\"" + s + (v.as_string.size() > 80 ? "...\"" : "\"");
+        }
+        case GgufType::BOOL: return v.as_bool ? "true" : "false";
+        case GgufType::F32:
+        case GgufType::F64: return cat(v.as_f64);
+        case GgufType::ARRAY: return cat("[", v.array_size, " x ", gguf_type_name(v.array_type), "]");
+        case GgufType::I8:
+        case GgufType::I16:
+        case GgufType::I32:
+        case GgufType::I64: return cat(v.as_i64);
+        default: return cat(v.as_u64);
+    }
+}
+
+void print_config(const ModelConfig& c) {
+    std::printf("architecture:    %s\n", c.architecture.c_str());
+    if (!c.name.empty()) std::printf("name:            %s\n", c.name.c_str());
+    std::printf("layers:          %lld\n", static_cast<long long>(c.n_layer));
+    std::printf("embedding:       %lld\n", static_cast<long long>(c.n_embd));
+    std::printf("feed-forward:    %lld\n", static_cast<long long>(c.n_ff));
+    std::printf("heads:           %lld (KV heads %lld, head size %lld)\n", static_cast<long long>(c.n_head),
+                static_cast<long long>(c.n_head_kv), static_cast<long long>(c.head_dim));
+    std::printf("context (train): %lld\n", static_cast<long long>(c.n_ctx_train));
+    std::printf("rope:            %d dims, base %g, scale %g, %s pairs\n", c.n_rot, c.rope_freq_base,
+                c.rope_freq_scale, c.rope_mode == 0 ? "adjacent" : "split-half");
+    std::printf("rms norm eps:    %g\n", c.rms_eps);
+}
+
+}  // namespace
+
+int cmd_info(std::span<const std::string_view> args) {
+    std::string path;
+    bool all = false;
+    OptionParser p("suanli info", "Describe a GGUF model file: architecture, sizes, tensors, tokenizer.");
+    p.positional("MODEL", &path, "GGUF file to describe");
+    p.flag("-a,--all", &all, "also list every metadata key and every tensor");
+    p.parse(args);
+    if (p.help_requested()) {
+        std::fputs(p.help().c_str(), stdout);
+        return 0;
+    }
+
+    const GgufFile f = GgufFile::open(path);
+    std::printf("file:            %s (GGUF v%u, %s)\n", path.c_str(), f.version(), human_bytes(f.file_size()).c_str());
+    if (f.find("general.architecture")) {
+        print_config(read_model_config(f));
+    }
+
+    int64_t parameters = 0;
+    uint64_t tensor_bytes = 0;
+    std::map<std::string, int> by_type;
+    for (const GgufTensorInfo& t : f.tensors()) {
+        parameters += t.elements();
+        tensor_bytes += t.size;
+        ++by_type[std::string(dtype_name(t.type))];
+    }
+    std::string types;
+    for (const auto& [name, count] : by_type) types += cat(types.empty() ? "" : ", ", name, " x", count);
+    std::printf("tensors:         %zu (%s)\n", f.tensors().size(), types.empty() ? "none" : types.c_str());
+    std::printf("parameters:      %lld (%s of weights)\n", static_cast<long long>(parameters), human_bytes(tensor_bytes).c_str());
+
+    const auto model = f.get_string("tokenizer.ggml.model");
+    const auto tokens = f.find("tokenizer.ggml.tokens");
+    if (model) {
+        std::printf("tokenizer:       %.*s", static_cast<int>(model->size()), model->data());
+        if (auto pre = f.get_string("tokenizer.ggml.pre")) std::printf(" (pre-tokenizer %.*s)", static_cast<int>(pre->size()), pre->data());
+        std::printf(", %llu tokens\n", static_cast<unsigned long long>(tokens ? tokens->array_size : 0));
+    } else {
+        std::printf("tokenizer:       none\n");
+    }
+
+    if (all) {
+        std::printf("\nmetadata (%zu keys):\n", f.metadata().size());
+        for (const GgufKeyValue& kv : f.metadata())
+            std::printf("  %-40.*s %s\n", static_cast<int>(kv.key.size()), kv.key.data(), value_text(kv.value).c_str());
+        std::printf("\ntensors:\n");
+        for (const GgufTensorInfo& t : f.tensors()) {
+            std::string shape;
+            for (int i = 0; i < t.n_dims; ++i) shape += cat(i ? " x " : "", t.ne[i]);
+            std::printf("  %-32.*s %-6s %-20s %s\n", static_cast<int>(t.name.size()), t.name.data(),
+                        std::string(dtype_name(t.type)).c_str(), shape.c_str(), human_bytes(t.size).c_str());
+        }
+    }
+    return 0;
+}
+
+}  // namespace suanli

@@ -1,0 +1,41 @@
+// One sequence being evaluated: the model, its KV cache and the activation arena.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/device.h"
+#include "models/model.h"
+#include "runtime/kv_cache.h"
+
+namespace suanli {
+
+class Session {
+public:
+    // n_batch: the most tokens evaluated in one graph; longer inputs go in chunks.
+    Session(const Model& model, Device& device, int64_t n_ctx, int64_t n_batch = 512);
+
+    // Appends `tokens` to the sequence and evaluates them. Returns the logits of
+    // the last token ([n_vocab]), or of every token ([n_tokens][n_vocab]) with
+    // all_logits. Throws Error if a token id is out of range or the context is full.
+    std::span<const float> decode(std::span<const int32_t> tokens, bool all_logits = false);
+
+    void reset() { n_past_ = 0; }
+    int64_t n_past() const { return n_past_; }
+    int64_t n_ctx() const { return kv_.n_ctx(); }
+    const Model& model() const { return model_; }
+
+private:
+    void decode_chunk(std::span<const int32_t> tokens, bool all_logits, float* logits_out);
+
+    const Model& model_;
+    Device& device_;
+    KvCache kv_;
+    int64_t n_batch_;
+    Buffer arena_;
+    std::vector<float> logits_;
+    int64_t n_past_ = 0;
+};
+
+}  // namespace suanli
