@@ -18,7 +18,12 @@
  *   any later node can observe, before the next starts. Non-COPY nodes write
  *   a contiguous F32 output at their own addr: the node's ne is the output
  *   shape and its nb must be the contiguous strides.
+ * - A node's output never overlaps the bytes of its operands (the engine's
+ *   memory planner guarantees it), so no op needs to handle aliasing.
  * - Floats in params are stored by their bit pattern (memcpy into int32_t).
+ * - Status codes: SL_ERR_UNSUPPORTED for what the standard allows but this
+ *   backend does not implement (an op, dtype, mode); SL_ERR_INVALID_ARGUMENT
+ *   for what breaks the rules below (shapes, indices, handles, addresses).
  * - No function may throw or longjmp across this boundary. Failures return a
  *   status; last_error() then gives a message, valid until the next call on
  *   the same thread.
@@ -52,13 +57,18 @@ typedef enum sl_dtype {
     SL_DTYPE_F16 = 1,
     SL_DTYPE_Q4_0 = 2,  /* blocks of 32: f16 scale d, 16 bytes of 4-bit q; x = d * (q - 8) */
     SL_DTYPE_Q8_0 = 8,  /* blocks of 32: f16 scale d, 32 int8 q; x = d * q */
+    SL_DTYPE_Q4_K = 12, /* super-blocks of 256; layouts as in the GGUF specification */
+    SL_DTYPE_Q5_K = 13,
+    SL_DTYPE_Q6_K = 14,
     SL_DTYPE_I32 = 26,
     SL_DTYPE_BF16 = 30
 } sl_dtype;
 
 /*
  * The standard ops. F32 is the activation type: every op's output is F32
- * unless stated. "Weight types" are F32, F16, BF16, Q8_0 and Q4_0.
+ * unless stated. "Weight types" are F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and
+ * Q6_K; a backend says through supports_op which of them it implements.
+ * ROPE's x and ATTENTION's tensors have ne[3] = 1.
  */
 typedef enum sl_op {
     /* A leaf: a weight, an input or a view. Not computed. */
@@ -87,7 +97,9 @@ typedef enum sl_op {
      * For pair i in [0, n_rot/2): theta = pos[t] * freq_scale * freq_base^(-2i/n_rot);
      * (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta), where the pair
      * (a, b) is (x[2i], x[2i+1]) for mode SL_ROPE_ADJACENT and
-     * (x[i], x[i + n_rot/2]) for mode SL_ROPE_HALVES. Elements past n_rot are copied. */
+     * (x[i], x[i + n_rot/2]) for mode SL_ROPE_HALVES. Elements past n_rot are copied.
+     * freq_base^(-2i/n_rot) may be computed as a running product (as ggml does);
+     * the difference is within the rope tolerance. */
     SL_OP_ROPE = 7,
     /* out = x / (1 + exp(-x)) */
     SL_OP_SILU = 8,
@@ -102,7 +114,7 @@ typedef enum sl_op {
      * not read, so they may hold anything (e.g. NaN in unwritten KV cache slots).
      * A row whose scores are all -inf gives zeros. out [D, Hq, T]. */
     SL_OP_ATTENTION = 9,
-    /* Writes src0 (F32) into the node's own tensor, converting to its dtype
+    /* Writes src0 (F32, F16 or BF16) into the node's own tensor, converting to its dtype
      * (F32, F16 or BF16; rounding to nearest even). The node has src0's shape
      * and may have any strides: it is how the engine writes into a view such
      * as a KV cache slot, or makes a strided tensor contiguous. */
@@ -159,7 +171,8 @@ typedef struct sl_backend {
     /* A buffer of `size` bytes, contents unspecified; *base is the address of its first byte. */
     sl_status (*buffer_alloc)(sl_device device, uint64_t size, sl_buffer* out, uint64_t* base);
     /* Wraps caller-owned host memory that outlives the buffer, e.g. mmapped
-     * weights. May be NULL when the device cannot read host memory. */
+     * weights. The buffer is read-only: no write or node output may land in it.
+     * May be NULL when the device cannot read host memory. */
     sl_status (*buffer_from_host)(sl_device device, const void* ptr, uint64_t size,
                                   sl_buffer* out, uint64_t* base);
     void (*buffer_free)(sl_buffer buffer);

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <random>
 
-#include "backends/registry.h"
+#include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
@@ -19,7 +19,7 @@ int cmd_run(std::span<const std::string_view> args) {
     std::string model_path = default_model_path().string();
     std::string prompt = "Once upon a time";
     std::string prompt_file;
-    std::string backend_name = "reference";
+    BackendOptions backend;
     int32_t threads = default_thread_count();
     int32_t ctx_size = 0;
     bool ignore_eos = false, no_echo = false;
@@ -42,7 +42,7 @@ int cmd_run(std::span<const std::string_view> args) {
     p.option("--seed", &seed, "S", "random seed (default: a new one each run, printed at the end)");
     p.flag("--ignore-eos", &ignore_eos, "keep generating past the end-of-text token");
     p.flag("--no-echo", &no_echo, "print only the generated text, not the prompt");
-    p.option("--backend", &backend_name, "NAME", "backend to run on");
+    add_backend_options(p, backend);
     p.epilog("Examples:\n  suanli run -p \"Once upon a time\" -n 128\n  suanli run -m model.gguf -f prompt.txt --temp 0\n");
     p.parse(args);
     if (p.help_requested()) {
@@ -54,7 +54,7 @@ int cmd_run(std::span<const std::string_view> args) {
     gen.ignore_eos = ignore_eos;
     if (!prompt_file.empty()) prompt = read_text_file(prompt_file);
 
-    Device device(find_backend(backend_name), 0, threads);
+    Device device(resolve_backend(backend), 0, threads);
     const std::unique_ptr<Model> model = Model::load(model_path, device);
     const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_gguf(model->file());
     const int64_t n_ctx = ctx_size > 0 ? ctx_size : std::min<int64_t>(model->config().n_ctx_train, 4096);
