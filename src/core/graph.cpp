@@ -43,6 +43,13 @@ Shape::Shape(std::initializer_list<int64_t> dims) {
     for (int64_t d : dims) ne[i++] = d;
 }
 
+std::string_view op_name(int32_t op) {
+    static constexpr std::string_view kNames[SL_OP_COUNT] = {
+        "none", "get_rows", "mul_mat", "add", "mul", "scale", "rms_norm", "rope", "silu", "attention", "copy",
+    };
+    return op >= 0 && op < SL_OP_COUNT ? kNames[op] : "unknown";
+}
+
 bool is_contiguous(const sl_tensor& t) {
     sl_tensor dense = t;
     set_contiguous_strides(dense);

@@ -94,6 +94,9 @@ private:
     std::vector<Meta> meta_;
 };
 
+// The op's name in lower case ("mul_mat"), or "unknown" for a value outside sl_op.
+std::string_view op_name(int32_t op);
+
 // True if the tensor's bytes are laid out densely in dimension order.
 bool is_contiguous(const sl_tensor& t);
 // Bytes spanned by a contiguous tensor.

@@ -17,6 +17,17 @@ std::span<const std::byte> as_bytes(const std::vector<T>& v) {
 
 }  // namespace
 
+// Names the first node the backend cannot run, instead of failing inside compute.
+void Session::check_supported(const Graph& graph) const {
+    for (int32_t i = 0; i < graph.size(); ++i) {
+        const sl_tensor& t = graph.tensors()[i];
+        if (t.op == SL_OP_NONE || device_.supports(graph, i)) continue;
+        const sl_tensor& first = graph.tensors()[t.src[0]];
+        fail("backend '", device_.backend().name, "' cannot run node ", i, " (", op_name(t.op), " of ",
+             dtype_name(static_cast<DType>(first.dtype)), " [", first.ne[0], ", ", first.ne[1], "])");
+    }
+}
+
 Session::Session(const Model& model, Device& device, int64_t n_ctx, int64_t n_batch)
     : model_(model), device_(device), kv_(device, model.config(), n_ctx), n_batch_(std::max<int64_t>(1, n_batch)) {}
 
@@ -44,6 +55,7 @@ void Session::decode_chunk(std::span<const int32_t> tokens, bool all_logits, flo
     const int64_t T = static_cast<int64_t>(tokens.size());
     const int64_t S = n_past_ + T;
     ForwardGraph f = model_.build_forward(kv_.refs(), n_past_, T, all_logits);
+    check_supported(f.graph);
 
     const MemoryPlan plan = plan_memory(f.graph);
     if (!arena_ || arena_.size() < plan.arena_bytes) {

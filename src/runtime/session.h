@@ -27,6 +27,7 @@ public:
     const Model& model() const { return model_; }
 
 private:
+    void check_supported(const Graph& graph) const;
     void decode_chunk(std::span<const int32_t> tokens, bool all_logits, float* logits_out);
 
     const Model& model_;
