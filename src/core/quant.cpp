@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fp16.h"
+#include "core/quant_k.h"
 
 namespace suanli {
 namespace {
@@ -82,6 +83,24 @@ void require_whole_blocks(DType type, int64_t n, int64_t block) {
         fail("a ", dtype_name(type), " row of ", n, " elements is not whole blocks of ", block);
 }
 
+// K-quant super-blocks (quant_k.h), through an aligned copy of each block.
+template <class Block>
+void dequantize_blocks(DType type, const unsigned char* p, float* dst, int64_t n,
+                       void (*decode)(const Block&, float*)) {
+    require_whole_blocks(type, n, kBlockK);
+    for (int64_t i = 0; i < n / kBlockK; ++i) decode(load_block<Block>(p + i * sizeof(Block)), dst + i * kBlockK);
+}
+
+template <class Block>
+void quantize_blocks(DType type, const float* src, unsigned char* p, int64_t n, void (*encode)(const float*, Block&)) {
+    require_whole_blocks(type, n, kBlockK);
+    for (int64_t i = 0; i < n / kBlockK; ++i) {
+        Block b;
+        encode(src + i * kBlockK, b);
+        std::memcpy(p + i * sizeof b, &b, sizeof b);
+    }
+}
+
 }  // namespace
 
 void dequantize_row_q8_0(const BlockQ8_0* src, float* dst, int64_t n) {
@@ -136,6 +155,15 @@ void dequantize_row(DType type, const void* src, float* dst, int64_t n) {
         for (int64_t i = 0; i < n / kBlockQ4_0; ++i)
             decode_q4_0(load_block<BlockQ4_0>(p + i * sizeof(BlockQ4_0)), dst + i * kBlockQ4_0);
         return;
+    case DType::Q4_K:
+        dequantize_blocks<BlockQ4_K>(type, p, dst, n, decode_q4_K);
+        return;
+    case DType::Q5_K:
+        dequantize_blocks<BlockQ5_K>(type, p, dst, n, decode_q5_K);
+        return;
+    case DType::Q6_K:
+        dequantize_blocks<BlockQ6_K>(type, p, dst, n, decode_q6_K);
+        return;
     default:
         fail("dequantize_row: ", dtype_name(type), " is not supported");
     }
@@ -172,6 +200,15 @@ void quantize_row(DType type, const float* src, void* dst, int64_t n) {
             const BlockQ4_0 b = encode_q4_0(src + i * kBlockQ4_0);
             std::memcpy(p + i * sizeof b, &b, sizeof b);
         }
+        return;
+    case DType::Q4_K:
+        quantize_blocks<BlockQ4_K>(type, src, p, n, encode_q4_K);
+        return;
+    case DType::Q5_K:
+        quantize_blocks<BlockQ5_K>(type, src, p, n, encode_q5_K);
+        return;
+    case DType::Q6_K:
+        quantize_blocks<BlockQ6_K>(type, src, p, n, encode_q6_K);
         return;
     default:
         fail("quantize_row: ", dtype_name(type), " is not supported");

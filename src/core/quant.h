@@ -27,12 +27,13 @@ struct BlockQ8_0 {
 static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes as in GGUF");
 
 // Converts `n` consecutive elements of type `type` at `src` to float.
-// Supports F32, F16, BF16, Q8_0 and Q4_0; `src` needs no alignment. For the
-// block types `n` must be a multiple of the block size. Throws Error otherwise.
+// Supports F32, F16, BF16, Q8_0, Q4_0 and the K-quants Q4_K, Q5_K, Q6_K (quant_k.h);
+// `src` needs no alignment. For the block types `n` must be a multiple of the block size. Throws Error otherwise.
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 
 // Converts `n` floats to `n` elements of `type` at `dst` (no alignment needed):
-// F32, F16 and BF16 round to nearest even; Q8_0 and Q4_0 use the quantizers below.
+// F32, F16 and BF16 round to nearest even; Q8_0 and Q4_0 use the quantizers below,
+// Q4_K, Q5_K and Q6_K those in quant_k.h.
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 
 // ggml's quantize_row_q8_0_ref: d = max|x| / 127 stored as f16, q = round(x / d)

@@ -77,7 +77,7 @@ const char* op_name(int32_t op);
 DType dtype_of(const sl_tensor& t);
 bool is_block_type(const sl_tensor& t);              // Q8_0 / Q4_0 ...
 bool is_plain_float(const sl_tensor& t);             // F32, F16, BF16
-bool is_weight_type(const sl_tensor& t);             // F32, F16, BF16, Q8_0, Q4_0
+bool is_weight_type(const sl_tensor& t);             // F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K
 int64_t n_rows(const sl_tensor& t);                  // ne[1] * ne[2] * ne[3]
 bool dense_rows(const sl_tensor& t);                 // ne[0] elements packed (nb[0] ignored for block types)
 bool is_contiguous(const sl_tensor& t);              // dense in dimension order (ne == 1 dims ignored)

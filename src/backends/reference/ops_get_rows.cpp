@@ -7,7 +7,7 @@ void check_get_rows(const Node& n) {
     const sl_tensor& table = n.in(0);
     const sl_tensor& ids = n.in(1);
     if (!is_weight_type(table))
-        unsupported("table has dtype ", dtype_name(dtype_of(table)), "; expected a weight type (F32, F16, BF16, Q8_0, Q4_0)");
+        unsupported("table has dtype ", dtype_name(dtype_of(table)), "; expected a weight type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
     expect_dtype(ids, "src1 (ids)", {SL_DTYPE_I32});
     if (table.ne[2] != 1 || table.ne[3] != 1) invalid("table ", shape_str(table), " must be [E, R]");
     if (ids.ne[3] != 1) invalid("ids ", shape_str(ids), " must be [N, B2, B3]");

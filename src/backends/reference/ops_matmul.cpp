@@ -19,7 +19,7 @@ void check_mul_mat(const Node& n) {
     const sl_tensor& a = n.in(0);
     const sl_tensor& b = n.in(1);
     if (!is_weight_type(a))
-        unsupported("A has dtype ", dtype_name(dtype_of(a)), "; expected a weight type (F32, F16, BF16, Q8_0, Q4_0)");
+        unsupported("A has dtype ", dtype_name(dtype_of(a)), "; expected a weight type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
     expect_dtype(b, "src1 (B)", {SL_DTYPE_F32});
     if (a.ne[0] != b.ne[0])
         invalid("inner dimensions differ: A ", shape_str(a), " has K = ", a.ne[0], ", B ", shape_str(b),

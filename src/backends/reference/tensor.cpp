@@ -16,7 +16,8 @@ bool is_plain_float(const sl_tensor& t) {
 }
 
 bool is_weight_type(const sl_tensor& t) {
-    return is_plain_float(t) || t.dtype == SL_DTYPE_Q8_0 || t.dtype == SL_DTYPE_Q4_0;
+    return is_plain_float(t) || t.dtype == SL_DTYPE_Q8_0 || t.dtype == SL_DTYPE_Q4_0 || t.dtype == SL_DTYPE_Q4_K ||
+           t.dtype == SL_DTYPE_Q5_K || t.dtype == SL_DTYPE_Q6_K;
 }
 
 int64_t n_rows(const sl_tensor& t) { return t.ne[1] * t.ne[2] * t.ne[3]; }
