@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "core/dtype.h"
 #include "core/graph.h"
 #include "formats/gguf.h"
+#include "formats/safetensors.h"
 #include "models/model_config.h"
 
 namespace suanli {
@@ -53,23 +55,36 @@ struct ForwardGraph {
 
 class Model {
 public:
-    // Opens a GGUF model and puts its weights on `device` (in place when the
-    // device can read host memory). Throws Error naming what is wrong.
+    // Opens a GGUF file, or a Hugging Face directory (config.json and
+    // safetensors), and puts its weights on `device` (in place when the device
+    // can read host memory). Throws Error naming what is wrong.
     static std::unique_ptr<Model> load(const std::filesystem::path& path, Device& device);
 
     const ModelConfig& config() const { return config_; }
-    const GgufFile& file() const { return file_; }
+    const std::filesystem::path& path() const { return path_; }
+    // The GGUF file, or null for a Hugging Face directory.
+    const GgufFile* gguf() const { return file_ ? &*file_ : nullptr; }
+    // The GGUF file; throws Error for a Hugging Face directory.
+    const GgufFile& file() const;
     const ModelWeights& weights() const { return weights_; }
 
     ForwardGraph build_forward(const KvCacheRefs& kv, int64_t n_past, int64_t n_tokens, bool all_logits) const;
 
 private:
-    Model(GgufFile file, ModelConfig config) : file_(std::move(file)), config_(std::move(config)) {}
+    Model() = default;
+    static std::unique_ptr<Model> load_hf(const std::filesystem::path& dir, Device& device);
 
-    GgufFile file_;
+    std::filesystem::path path_;
+    std::optional<GgufFile> file_;
+    std::optional<SafetensorsSet> safetensors_;  // Hugging Face weights (mapped)
     ModelConfig config_;
-    Buffer weight_buffer_;
+    std::vector<Buffer> weight_buffers_;  // one per mapped file; destroyed before the maps
     ModelWeights weights_;
 };
+
+class Tokenizer;
+// The model's tokenizer: the GGUF metadata, or tokenizer.json (and
+// tokenizer_config.json) of a Hugging Face directory.
+std::unique_ptr<Tokenizer> load_tokenizer(const Model& model);
 
 }  // namespace suanli

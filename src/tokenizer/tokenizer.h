@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,6 +25,9 @@ public:
     // the pre-tokenizer named by tokenizer.ggml.pre). Throws Error when the
     // metadata is missing, inconsistent or of an unsupported kind.
     static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& file);
+    // Reads a Hugging Face directory's tokenizer.json (BPE, SentencePiece-style
+    // or byte-level) with tokenizer_config.json; see hf_tokenizer_json.h.
+    static std::unique_ptr<Tokenizer> from_hf_dir(const std::filesystem::path& dir);
     virtual ~Tokenizer() = default;
 
     // add_special: prepend BOS (append EOS) when the vocabulary asks for it.
