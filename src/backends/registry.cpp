@@ -3,13 +3,14 @@
 #include <array>
 #include <string>
 
+#include "backends/cpu/cpu_backend.h"
 #include "backends/reference/reference_backend.h"
 #include "core/error.h"
 
 namespace suanli {
 
 std::span<const sl_backend* const> builtin_backends() {
-    static const std::array<const sl_backend*, 1> backends{&reference_backend()};
+    static const std::array<const sl_backend*, 2> backends{&reference_backend(), &cpu_backend()};
     return backends;
 }
 

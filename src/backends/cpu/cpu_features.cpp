@@ -1,0 +1,77 @@
+#include "backends/cpu/cpu_features.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define SUANLI_CPU_X86 1
+#endif
+
+namespace suanli::cpu {
+namespace {
+
+CpuFeatures detect() {
+    CpuFeatures f;
+#ifdef SUANLI_CPU_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    const bool osxsave = (c >> 27) & 1;
+    const bool fma = (c >> 12) & 1, f16c = (c >> 29) & 1, avx = (c >> 28) & 1;
+    if (!osxsave || !avx) return f;
+    // XCR0: bits 1-2 (SSE, AVX state) for AVX; bits 5-7 (opmask, ZMM) too for AVX-512.
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    const bool os_avx = (xlo & 0x6) == 0x6, os_avx512 = (xlo & 0xe6) == 0xe6;
+    if (!os_avx) return f;
+    f.fma = fma;
+    f.f16c = f16c;
+    if (__get_cpuid_max(0, nullptr) < 7) return f;
+    __cpuid_count(7, 0, a, b, c, d);
+    f.avx2 = (b >> 5) & 1;
+    if (os_avx512) {
+        f.avx512f = (b >> 16) & 1;
+        f.avx512bw = (b >> 30) & 1;
+        f.avx512vl = (b >> 31) & 1;
+        f.avx512vnni = (c >> 11) & 1;
+        __cpuid_count(7, 1, a, b, c, d);
+        f.avx512bf16 = (a >> 5) & 1;
+    }
+#endif
+    return f;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+    static const CpuFeatures f = detect();
+    return f;
+}
+
+const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::Scalar: return "scalar";
+        case Isa::Avx2: return "avx2";
+        case Isa::Avx512: return "avx512";
+    }
+    return "?";
+}
+
+bool isa_supported(Isa isa) {
+    const CpuFeatures& f = cpu_features();
+    switch (isa) {
+        case Isa::Scalar: return true;
+#ifdef SUANLI_CPU_HAVE_X86_KERNELS
+        case Isa::Avx2: return f.avx2 && f.fma && f.f16c;
+        case Isa::Avx512: return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+#else
+        default: (void)f; return false;
+#endif
+    }
+    return false;
+}
+
+Isa best_isa() {
+    if (isa_supported(Isa::Avx512)) return Isa::Avx512;
+    if (isa_supported(Isa::Avx2)) return Isa::Avx2;
+    return Isa::Scalar;
+}
+
+}  // namespace suanli::cpu

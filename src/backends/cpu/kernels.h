@@ -1,0 +1,49 @@
+// The inner kernels of the cpu backend, one table per ISA path. The x86/ files
+// are compiled with their own target flags, so this header declares only plain
+// structs and functions: an inline function here, compiled with AVX-512 in one
+// file, could be the copy the linker keeps for every caller.
+#pragma once
+
+#include <cstdint>
+
+#include "backends/cpu/cpu_features.h"
+
+namespace suanli::cpu {
+
+// An activation column quantized for the integer dot products: blocks of 32,
+// x ~= d * qs with qs in [-127, 127] (Q8_0's scheme with a float scale).
+struct BlockQ8A {
+    float d;
+    int8_t qs[32];
+};
+static_assert(sizeof(BlockQ8A) == 36);
+
+// Up to this many B columns share one pass over a weight row.
+inline constexpr int kMaxCols = 4;
+
+struct Kernels {
+    Isa isa;
+    // out[c] = dot(weight row w of K elements, cols[c][0..K)) for c < nc (1..kMaxCols).
+    // Indexed by FloatWeight below; K is any count >= 1.
+    void (*dot_float[3])(const void* w, const float* const* cols, int nc, int64_t K, float* out);
+    // out[c] = dot(weight row w of nblocks blocks, cols[c][0..nblocks)) for c < nc.
+    void (*dot_q8_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
+    void (*dot_q4_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
+};
+
+enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };
+
+// Quantizes K = 32 * nblocks floats (portable code, the same for every path,
+// so that all paths multiply the same integers).
+void quantize_act(const float* x, BlockQ8A* y, int64_t nblocks);
+
+const Kernels& kernels_scalar();
+#ifdef SUANLI_CPU_HAVE_X86_KERNELS
+const Kernels& kernels_avx2();
+const Kernels& kernels_avx512();
+#endif
+
+// The table for `isa` (which must be supported).
+const Kernels& kernels_for(Isa isa);
+
+}  // namespace suanli::cpu

@@ -1,0 +1,296 @@
+// GET_ROWS, ADD, MUL, SCALE, SILU, RMS_NORM, ROPE, ATTENTION and COPY: loops
+// over rows, the rows split across the pool's threads. Every row is computed by
+// the same code whichever thread runs it, so results do not depend on the
+// thread count.
+#include <cmath>
+#include <limits>
+
+#include "backends/cpu/ops.h"
+#include "core/quant.h"
+
+namespace suanli::cpu {
+namespace {
+
+// Rows per thread below which an op stays on one thread (elements, roughly).
+constexpr int64_t kMinElementsPerThread = 1 << 14;
+
+int64_t min_rows(int64_t row_elems) { return std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(row_elems, 1)); }
+
+// Row index r of a tensor shaped ne -> (i1, i2, i3).
+struct RowIndex {
+    int64_t i1, i2, i3;
+};
+inline RowIndex split_row(const sl_tensor& t, int64_t r) { return {r % t.ne[1], (r / t.ne[1]) % t.ne[2], r / (t.ne[1] * t.ne[2])}; }
+
+inline float* out_row(const sl_tensor& out, int64_t r) { return reinterpret_cast<float*>(out.addr) + r * out.ne[0]; }
+
+template <class Op>
+void run_binary(Context& ctx, const Node& n, Op op) {
+    const sl_tensor& a = n.in(0);
+    const sl_tensor& b = n.in(1);
+    const int64_t ne0 = a.ne[0], bne0 = b.ne[0];
+    ctx.pool.parallel_for(n_rows(a), min_rows(ne0), [&](int64_t first, int64_t last) {
+        std::vector<float> sa(static_cast<size_t>(ne0)), sb(static_cast<size_t>(bne0));
+        for (int64_t r = first; r < last; ++r) {
+            const RowIndex i = split_row(a, r);
+            const float* ra = load_row(a, i.i1, i.i2, i.i3, sa.data());
+            const float* rb = load_row(b, i.i1 % b.ne[1], i.i2 % b.ne[2], i.i3 % b.ne[3], sb.data());
+            float* o = out_row(n.out, r);
+            if (bne0 == ne0) {
+                for (int64_t k = 0; k < ne0; ++k) o[k] = op(ra[k], rb[k]);
+            } else {
+                for (int64_t k = 0; k < ne0; ++k) o[k] = op(ra[k], rb[k % bne0]);
+            }
+        }
+    });
+}
+
+template <class Op>
+void run_unary(Context& ctx, const Node& n, Op op) {
+    const sl_tensor& x = n.in(0);
+    const int64_t ne0 = x.ne[0];
+    ctx.pool.parallel_for(n_rows(x), min_rows(ne0), [&](int64_t first, int64_t last) {
+        std::vector<float> s(static_cast<size_t>(ne0));
+        for (int64_t r = first; r < last; ++r) {
+            const RowIndex i = split_row(x, r);
+            const float* rx = load_row(x, i.i1, i.i2, i.i3, s.data());
+            float* o = out_row(n.out, r);
+            for (int64_t k = 0; k < ne0; ++k) o[k] = op(rx[k]);
+        }
+    });
+}
+
+// dot of n floats in a fixed order: 8 lanes, added pairwise, then the tail.
+inline float dot(const float* a, const float* b, int64_t n) {
+    float lane[8] = {};
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int l = 0; l < 8; ++l) lane[l] += a[k + l] * b[k + l];
+    float tail = 0.0f;
+    for (; k < n; ++k) tail += a[k] * b[k];
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])) + tail;
+}
+
+}  // namespace
+
+const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, float* scratch) {
+    const std::byte* p = row_ptr(t, i1, i2, i3);
+    if (t.dtype == SL_DTYPE_F32 && dense_rows(t) && reinterpret_cast<uintptr_t>(p) % alignof(float) == 0)
+        return reinterpret_cast<const float*>(p);
+    if (dense_rows(t)) {
+        dequantize_row(dtype_of(t), p, scratch, t.ne[0]);
+    } else {
+        for (int64_t i0 = 0; i0 < t.ne[0]; ++i0) dequantize_row(dtype_of(t), p + i0 * t.nb[0], scratch + i0, 1);
+    }
+    return scratch;
+}
+
+int32_t load_i32(const sl_tensor& t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
+    int32_t v;
+    std::memcpy(&v, row_ptr(t, i1, i2, i3) + i0 * t.nb[0], sizeof v);
+    return v;
+}
+
+void run_add(Context& ctx, const Node& n) {
+    run_binary(ctx, n, [](float a, float b) { return a + b; });
+}
+void run_mul(Context& ctx, const Node& n) {
+    run_binary(ctx, n, [](float a, float b) { return a * b; });
+}
+void run_scale(Context& ctx, const Node& n) {
+    const float s = n.param_f32(0);
+    run_unary(ctx, n, [s](float x) { return x * s; });
+}
+void run_silu(Context& ctx, const Node& n) {
+    run_unary(ctx, n, [](float x) { return x / (1.0f + std::exp(-x)); });
+}
+
+// Squares in float, their sum in double, y = x * (1 / sqrtf(mean + eps)), as ggml.
+void run_rms_norm(Context& ctx, const Node& n) {
+    const sl_tensor& x = n.in(0);
+    const float eps = n.param_f32(0);
+    const int64_t ne0 = x.ne[0];
+    ctx.pool.parallel_for(n_rows(x), min_rows(ne0), [&](int64_t first, int64_t last) {
+        std::vector<float> s(static_cast<size_t>(ne0));
+        for (int64_t r = first; r < last; ++r) {
+            const RowIndex i = split_row(x, r);
+            const float* rx = load_row(x, i.i1, i.i2, i.i3, s.data());
+            double sum = 0.0;
+            for (int64_t k = 0; k < ne0; ++k) sum += static_cast<double>(rx[k] * rx[k]);
+            const float mean = static_cast<float>(sum / static_cast<double>(ne0));
+            const float scale = 1.0f / std::sqrt(mean + eps);
+            float* o = out_row(n.out, r);
+            for (int64_t k = 0; k < ne0; ++k) o[k] = rx[k] * scale;
+        }
+    });
+}
+
+// Angles as ggml computes them: theta_{i+1} = theta_i * base^(-2/n_rot) in float.
+void run_rope(Context& ctx, const Node& n) {
+    const sl_tensor& x = n.in(0);
+    const sl_tensor& pos = n.in(1);
+    const int64_t n_rot = n.param_i32(0), D = x.ne[0], H = x.ne[1];
+    const bool adjacent = n.param_i32(1) == SL_ROPE_ADJACENT;
+    const float freq_base = n.param_f32(2), freq_scale = n.param_f32(3);
+    const int64_t half = n_rot / 2;
+    const float theta_scale = n_rot > 0 ? std::pow(freq_base, -2.0f / static_cast<float>(n_rot)) : 1.0f;
+    // Work item: one position t (all its heads share the angles).
+    ctx.pool.parallel_for(x.ne[2], min_rows(D * H), [&](int64_t first, int64_t last) {
+        std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half)), s(static_cast<size_t>(D));
+        for (int64_t t = first; t < last; ++t) {
+            float theta = static_cast<float>(load_i32(pos, t, 0, 0, 0));
+            for (int64_t i = 0; i < half; ++i) {
+                const float angle = freq_scale * theta;
+                cs[i] = std::cos(angle);
+                sn[i] = std::sin(angle);
+                theta *= theta_scale;
+            }
+            for (int64_t h = 0; h < H; ++h) {
+                const float* rx = load_row(x, h, t, 0, s.data());
+                float* o = out_row(n.out, t * H + h);
+                if (o != rx) std::memcpy(o, rx, sizeof(float) * static_cast<size_t>(D));
+                for (int64_t i = 0; i < half; ++i) {
+                    const int64_t ia = adjacent ? 2 * i : i, ib = adjacent ? 2 * i + 1 : i + half;
+                    const float a = o[ia], b = o[ib];
+                    o[ia] = a * cs[i] - b * sn[i];
+                    o[ib] = a * sn[i] + b * cs[i];
+                }
+            }
+        }
+    });
+}
+
+// Flash-attention style: for each (query t, head h) one pass over the keys in
+// blocks, with a running maximum and sum (online softmax), so no score matrix
+// is stored. Keys masked with -inf are not read.
+void run_attention(Context& ctx, const Node& n) {
+    const sl_tensor& q = n.in(0);
+    const sl_tensor& k = n.in(1);
+    const sl_tensor& v = n.in(2);
+    const sl_tensor* mask = n.src[3];
+    const float scale = n.param_f32(0);
+    const int64_t D = q.ne[0], Hq = q.ne[1], T = q.ne[2], Hkv = k.ne[1], S = k.ne[2];
+    const int64_t group = Hq / Hkv;
+    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+    constexpr int64_t kBlock = 64;
+
+    // K and V as dense F32 rows (g, j) at (g * S + j) * D, unless they already are.
+    auto dense_f32 = [](const sl_tensor& t) {
+        return t.dtype == SL_DTYPE_F32 && dense_rows(t) && t.addr % 4 == 0 && t.nb[1] % 4 == 0 && t.nb[2] % 4 == 0;
+    };
+    const bool k_direct = dense_f32(k), v_direct = dense_f32(v);
+    float* kf = nullptr;
+    float* vf = nullptr;
+    if (!k_direct || !v_direct) {
+        const size_t elems = static_cast<size_t>(Hkv * S * D);
+        float* base = reinterpret_cast<float*>(ctx.scratch_bytes(2 * elems * sizeof(float)));
+        kf = base;
+        vf = base + elems;
+        ctx.pool.parallel_for(Hkv * S, min_rows(D), [&](int64_t first, int64_t last) {
+            for (int64_t r = first; r < last; ++r) {
+                const int64_t g = r / S, j = r % S;
+                if (!k_direct) {
+                    const float* p = load_row(k, g, j, 0, kf + r * D);
+                    if (p != kf + r * D) std::memcpy(kf + r * D, p, sizeof(float) * static_cast<size_t>(D));
+                }
+                if (!v_direct) {
+                    const float* p = load_row(v, g, j, 0, vf + r * D);
+                    if (p != vf + r * D) std::memcpy(vf + r * D, p, sizeof(float) * static_cast<size_t>(D));
+                }
+            }
+        });
+    }
+    auto krow = [&](int64_t g, int64_t j) {
+        return k_direct ? reinterpret_cast<const float*>(row_ptr(k, g, j, 0)) : kf + (g * S + j) * D;
+    };
+    auto vrow = [&](int64_t g, int64_t j) {
+        return v_direct ? reinterpret_cast<const float*>(row_ptr(v, g, j, 0)) : vf + (g * S + j) * D;
+    };
+
+    ctx.pool.parallel_for(Hq * T, std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(S * D, 1)),
+                          [&](int64_t first, int64_t last) {
+        std::vector<float> qs(static_cast<size_t>(D)), ms(static_cast<size_t>(S)), acc(static_cast<size_t>(D));
+        float s[kBlock];
+        for (int64_t i = first; i < last; ++i) {
+            const int64_t h = i % Hq, t = i / Hq, g = h / group;
+            const float* qrow = load_row(q, h, t, 0, qs.data());
+            const float* mrow = mask ? load_row(*mask, t, 0, 0, ms.data()) : nullptr;
+            float m = kNegInf, l = 0.0f;
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t j0 = 0; j0 < S; j0 += kBlock) {
+                const int64_t nj = std::min(kBlock, S - j0);
+                float bmax = kNegInf;
+                for (int64_t j = 0; j < nj; ++j) {
+                    const float mv = mrow ? mrow[j0 + j] : 0.0f;
+                    if (mv == kNegInf) {
+                        s[j] = kNegInf;
+                        continue;
+                    }
+                    s[j] = scale * dot(qrow, krow(g, j0 + j), D) + mv;
+                    bmax = std::max(bmax, s[j]);
+                }
+                if (bmax == kNegInf) continue;
+                if (bmax > m) {
+                    const float r = std::exp(m - bmax);  // 0 when m is -inf
+                    l *= r;
+                    for (float& a : acc) a *= r;
+                    m = bmax;
+                }
+                for (int64_t j = 0; j < nj; ++j) {
+                    if (s[j] == kNegInf) continue;
+                    const float p = std::exp(s[j] - m);
+                    l += p;
+                    const float* vr = vrow(g, j0 + j);
+                    for (int64_t d = 0; d < D; ++d) acc[d] += p * vr[d];
+                }
+            }
+            float* o = out_row(n.out, i);
+            const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+            for (int64_t d = 0; d < D; ++d) o[d] = acc[d] * inv;
+        }
+    });
+}
+
+void run_get_rows(Context& ctx, const Node& n) {
+    const sl_tensor& table = n.in(0);
+    const sl_tensor& ids = n.in(1);
+    const int64_t count = n_rows(ids) * ids.ne[0];  // ids [N, B2, B3]: one output row per id
+    for (int64_t r = 0; r < count; ++r) {
+        const int64_t i = r % ids.ne[0], b2 = (r / ids.ne[0]) % ids.ne[1], b3 = r / (ids.ne[0] * ids.ne[1]);
+        const int32_t id = load_i32(ids, i, b2, b3, 0);
+        if (id < 0 || id >= table.ne[1])
+            invalid("ids[", i, ", ", b2, ", ", b3, "] = ", id, " is outside the table's rows [0, ", table.ne[1], ")");
+    }
+    const int64_t E = table.ne[0];
+    ctx.pool.parallel_for(count, min_rows(E), [&](int64_t first, int64_t last) {
+        for (int64_t r = first; r < last; ++r) {
+            const int64_t i = r % ids.ne[0], b2 = (r / ids.ne[0]) % ids.ne[1], b3 = r / (ids.ne[0] * ids.ne[1]);
+            const int32_t id = load_i32(ids, i, b2, b3, 0);
+            float* o = out_row(n.out, r);
+            const float* p = load_row(table, id, 0, 0, o);
+            if (p != o) std::memcpy(o, p, sizeof(float) * static_cast<size_t>(E));
+        }
+    });
+}
+
+// COPY: into the node's own tensor, with its dtype and strides.
+void run_copy(Context& ctx, const Node& n) {
+    const sl_tensor& x = n.in(0);
+    const sl_tensor& out = n.out;
+    const int64_t ne0 = x.ne[0];
+    ctx.pool.parallel_for(n_rows(x), min_rows(ne0), [&](int64_t first, int64_t last) {
+        std::vector<float> s(static_cast<size_t>(ne0));
+        for (int64_t r = first; r < last; ++r) {
+            const RowIndex i = split_row(x, r);
+            const float* rx = load_row(x, i.i1, i.i2, i.i3, s.data());
+            std::byte* p = row_ptr_mut(out, i.i1, i.i2, i.i3);
+            if (dense_rows(out)) {
+                quantize_row(dtype_of(out), rx, p, ne0);
+            } else {
+                for (int64_t k = 0; k < ne0; ++k) quantize_row(dtype_of(out), rx + k, p + k * out.nb[0], 1);
+            }
+        }
+    });
+}
+
+}  // namespace suanli::cpu

@@ -1,0 +1,133 @@
+#include "backends/cpu/thread_pool.h"
+
+#include <fstream>
+#include <set>
+#include <string>
+#include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define SUANLI_PAUSE() _mm_pause()
+#else
+#define SUANLI_PAUSE() std::this_thread::yield()
+#endif
+
+namespace suanli::cpu {
+namespace {
+
+// Spins before sleeping: long enough to bridge the gap between two ops of a
+// graph, short enough not to burn a shared machine's cores while idle.
+constexpr int kSpins = 1 << 14;
+
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::clamp(n_threads, 1, 1024)) {
+    workers_.reserve(static_cast<size_t>(n_threads_ - 1));
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
+}
+
+ThreadPool::~ThreadPool() {
+    stop_.store(true, std::memory_order_release);
+    wake_workers();
+    for (std::thread& t : workers_) t.join();
+}
+
+void ThreadPool::work() {
+    for (;;) {
+        const int64_t c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+        if (c >= n_chunks_) return;
+        try {
+            thunk_(ctx_, c);
+        } catch (...) {
+            std::lock_guard lock(error_mutex_);
+            if (!error_) error_ = std::current_exception();
+        }
+    }
+}
+
+void ThreadPool::dispatch(int64_t n_chunks, Thunk thunk, void* ctx) {
+    thunk_ = thunk;
+    ctx_ = ctx;
+    n_chunks_ = n_chunks;
+    next_chunk_.store(0, std::memory_order_relaxed);
+    const uint64_t gen = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+    state_.store(gen << 32, std::memory_order_release);  // open, nobody joined: publishes the job
+    wake_workers();
+    work();
+    // Close the job; only workers that joined before this may still be running chunks.
+    uint64_t s = state_.fetch_or(kClosed, std::memory_order_acq_rel) | kClosed;
+    for (int spin = 0; (s & kJoinedMask) != 0; ++spin) {
+        if (spin < kSpins) SUANLI_PAUSE();
+        else std::this_thread::yield();
+        s = state_.load(std::memory_order_acquire);
+    }
+    if (error_) {
+        std::exception_ptr e = std::exchange(error_, nullptr);
+        std::rethrow_exception(e);
+    }
+}
+
+// Bumps wake_, then wakes sleeping workers. A worker announces itself in
+// sleepers_ before it checks wake_ (both sequentially consistent), so either
+// it sees the new value or we see it and take the lock it waits under.
+void ThreadPool::wake_workers() {
+    wake_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+        { std::lock_guard lock(sleep_mutex_); }
+        sleep_cv_.notify_all();
+    }
+}
+
+void ThreadPool::worker() {
+    uint32_t seen = 0;  // wake_'s value when the pool was built, before any job or stop
+    uint64_t done_gen = 0;
+    for (;;) {
+        uint32_t w = wake_.load(std::memory_order_acquire);
+        for (int spin = 0; w == seen && spin < kSpins; ++spin) {
+            SUANLI_PAUSE();
+            w = wake_.load(std::memory_order_acquire);
+        }
+        if (w == seen) {
+            std::unique_lock lock(sleep_mutex_);
+            sleepers_.fetch_add(1, std::memory_order_seq_cst);
+            sleep_cv_.wait(lock, [&] { return wake_.load(std::memory_order_seq_cst) != seen; });
+            sleepers_.fetch_sub(1, std::memory_order_relaxed);
+            w = wake_.load(std::memory_order_acquire);
+        }
+        seen = w;
+        if (stop_.load(std::memory_order_acquire)) return;
+        // Join the current job if it is still open and this worker has not done it yet.
+        uint64_t s = state_.load(std::memory_order_acquire);
+        bool joined = false;
+        while (!(s & kClosed) && (s >> 32) != done_gen) {
+            if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+                joined = true;
+                break;
+            }
+        }
+        if (!joined) continue;
+        done_gen = s >> 32;
+        work();
+        state_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+int physical_cores() {
+    std::set<std::string> cores;
+    for (unsigned cpu = 0; cpu < 4096; ++cpu) {
+        const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+        std::ifstream core(dir + "core_id"), package(dir + "physical_package_id");
+        std::string c, p;
+        if (!(core >> c)) {
+            if (!cores.empty()) break;
+            if (cpu >= 64) break;
+            continue;
+        }
+        package >> p;
+        cores.insert(p + ":" + c);
+    }
+    if (!cores.empty()) return static_cast<int>(cores.size());
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace suanli::cpu

@@ -1,0 +1,351 @@
+// The cpu backend against the reference backend: every op and weight dtype on
+// random inputs (NMSE bounds per op), decode (N = 1) and prompt (N > 1) shapes,
+// odd sizes, strided inputs; every ISA path the host has (forced in turn); and
+// the same bits for 1, 2 and 3 threads.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/thread_pool.h"
+#include "backends/reference/reference_backend.h"
+#include "graph_harness.h"
+
+namespace suanli::testing {
+namespace {
+
+using cpu::Isa;
+using Build = std::function<int(GraphHarness&)>;  // builds a graph, returns the tensor to compare
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr Isa kIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512};
+
+// Runs the graph on a fresh device of `backend` and returns the output values.
+std::vector<float> run_on(const sl_backend& backend, int threads, const Build& build) {
+    GraphHarness h(backend, threads);
+    const int out = build(h);
+    const sl_status s = h.run();
+    EXPECT_EQ(s, SL_OK) << h.error();
+    EXPECT_TRUE(h.guards_intact()) << backend.name << " wrote past a tensor";
+    return h.values(out);
+}
+
+// The cpu backend with kernel path `isa`.
+std::vector<float> run_cpu(Isa isa, int threads, const Build& build) {
+    EXPECT_TRUE(cpu::force_isa(isa));
+    std::vector<float> v = run_on(cpu_backend(), threads, build);
+    cpu::clear_forced_isa();
+    return v;
+}
+
+// Normalized mean squared error of `got` against `want`; NaN or Inf anywhere gives infinity.
+double nmse(const std::vector<float>& got, const std::vector<float>& want) {
+    EXPECT_EQ(got.size(), want.size());
+    double err = 0, ref = 0;
+    for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
+        if (!std::isfinite(got[i])) return kInf;
+        const double d = static_cast<double>(got[i]) - want[i];
+        err += d * d;
+        ref += static_cast<double>(want[i]) * want[i];
+    }
+    return ref > 0 ? err / ref : err;
+}
+
+bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// The cpu backend on every supported path and 1-3 threads, each within `tol` of the reference.
+void expect_matches_reference(const Build& build, double tol, const std::string& what) {
+    const std::vector<float> want = run_on(reference_backend(), 1, build);
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa)) continue;
+        const std::vector<float> got = run_cpu(isa, 2, build);
+        EXPECT_LE(nmse(got, want), tol) << what << " on " << cpu::isa_name(isa);
+        EXPECT_TRUE(bitwise_equal(run_cpu(isa, 1, build), got)) << what << " on " << cpu::isa_name(isa) << ": 1 vs 2 threads";
+        EXPECT_TRUE(bitwise_equal(run_cpu(isa, 3, build), got)) << what << " on " << cpu::isa_name(isa) << ": 3 vs 2 threads";
+    }
+}
+
+// ---- MUL_MAT, per ISA path and weight dtype ----
+
+struct MatMulParam {
+    Isa isa;
+    sl_dtype dtype;
+};
+
+void PrintTo(const MatMulParam& p, std::ostream* os) {
+    *os << cpu::isa_name(p.isa) << "_" << dtype_name(static_cast<DType>(p.dtype));
+}
+
+class CpuMulMat : public ::testing::TestWithParam<MatMulParam> {
+protected:
+    void SetUp() override {
+        if (!cpu::isa_supported(GetParam().isa)) GTEST_SKIP() << cpu::isa_name(GetParam().isa) << " is not available here";
+    }
+
+    // A [K, M, A2, A3] of the dtype times B [K, N, B2, B3]; `layout` 0: B dense,
+    // 1: B transposed (nb[0] = 4N), 2: B rows padded (nb[1] = 4(K + 8)).
+    static Build matmul(sl_dtype dtype, int64_t K, int64_t M, int64_t N, int layout = 0, Ne ab = {1, 1, 1, 1}) {
+        return [=](GraphHarness& h) {
+            const int64_t A2 = ab[0], A3 = ab[1], B2 = ab[2], B3 = ab[3];
+            const int a = h.leaf(dtype, {K, M, A2, A3}, random_floats(static_cast<size_t>(K * M * A2 * A3), 7));
+            int b;
+            const size_t nb = static_cast<size_t>(K * N * B2 * B3);
+            if (layout == 1) {
+                const int bt = h.leaf(SL_DTYPE_F32, {N, K, B2, B3}, random_floats(nb, 8));
+                b = h.view(bt, {K, N, B2, B3}, {4 * N, 4, 4 * N * K, 4 * N * K * B2}, 0);
+            } else if (layout == 2) {
+                const int bp = h.leaf(SL_DTYPE_F32, {K + 8, N, B2, B3}, random_floats(static_cast<size_t>((K + 8) * N * B2 * B3), 8));
+                b = h.view(bp, {K, N, B2, B3}, {4, 4 * (K + 8), 4 * (K + 8) * N, 4 * (K + 8) * N * B2}, 16);
+            } else {
+                b = h.leaf(SL_DTYPE_F32, {K, N, B2, B3}, random_floats(nb, 8));
+            }
+            return h.node(SL_OP_MUL_MAT, {M, N, B2, B3}, {a, b});
+        };
+    }
+};
+
+TEST_P(CpuMulMat, MatchesReferenceAndScalarPath) {
+    const auto [isa, dtype] = GetParam();
+    const bool quant = dtype == SL_DTYPE_Q8_0 || dtype == SL_DTYPE_Q4_0;
+    struct Shape {
+        int64_t K, M, N;
+        int layout;
+        Ne batch;
+    };
+    std::vector<Shape> shapes = {
+        {96, 37, 1, 0, {1, 1, 1, 1}},   {96, 37, 7, 0, {1, 1, 1, 1}},   {256, 64, 4, 0, {1, 1, 1, 1}},
+        {32, 9, 5, 0, {1, 1, 1, 1}},    {160, 33, 1, 1, {1, 1, 1, 1}},  {160, 33, 6, 1, {1, 1, 1, 1}},
+        {64, 21, 3, 2, {1, 1, 1, 1}},   {64, 5, 3, 0, {2, 1, 4, 3}},    {1024, 17, 2, 0, {1, 1, 1, 1}},
+    };
+    if (!quant) {
+        for (int64_t K : {1, 7, 37, 45}) {
+            shapes.push_back({K, 13, 1, 0, {1, 1, 1, 1}});
+            shapes.push_back({K, 13, 5, 1, {1, 1, 1, 1}});
+        }
+    }
+    for (const Shape& s : shapes) {
+        const std::string what = "K=" + std::to_string(s.K) + " M=" + std::to_string(s.M) + " N=" + std::to_string(s.N) +
+                                 " layout=" + std::to_string(s.layout) + " B2=" + std::to_string(s.batch[2]);
+        const Build build = matmul(dtype, s.K, s.M, s.N, s.layout, s.batch);
+        const std::vector<float> want = run_on(reference_backend(), 1, build);
+        const std::vector<float> got = run_cpu(isa, 2, build);
+        // Quantized weights: B is quantized to 8 bits, allowed within the mul_mat tolerance.
+        // Float weights: only the summation order differs.
+        EXPECT_LE(nmse(got, want), quant ? 5e-4 : 1e-9) << what;
+        // The same integers on every path: only the float summation order differs from scalar.
+        if (isa != Isa::Scalar) {
+            EXPECT_LE(nmse(got, run_cpu(Isa::Scalar, 1, build)), 1e-10) << what;
+        }
+    }
+}
+
+TEST_P(CpuMulMat, SameBitsOn1_2_3Threads) {
+    const auto [isa, dtype] = GetParam();
+    for (int64_t N : {1, 6}) {
+        const Build build = matmul(dtype, 256, N == 1 ? 999 : 301, N);
+        const std::vector<float> one = run_cpu(isa, 1, build);
+        EXPECT_TRUE(bitwise_equal(run_cpu(isa, 2, build), one)) << "N=" << N << " 2 threads";
+        EXPECT_TRUE(bitwise_equal(run_cpu(isa, 3, build), one)) << "N=" << N << " 3 threads";
+    }
+}
+
+std::vector<MatMulParam> all_matmul_params() {
+    std::vector<MatMulParam> out;
+    for (Isa isa : kIsas)
+        for (sl_dtype d : {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16, SL_DTYPE_Q8_0, SL_DTYPE_Q4_0}) out.push_back({isa, d});
+    return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, CpuMulMat, ::testing::ValuesIn(all_matmul_params()),
+                         [](const ::testing::TestParamInfo<MatMulParam>& i) {
+                             return std::string(cpu::isa_name(i.param.isa)) + "_" +
+                                    std::string(dtype_name(static_cast<DType>(i.param.dtype)));
+                         });
+
+// ---- the other ops ----
+
+TEST(CpuOps, AddAndMulBroadcastOverStridedInput) {
+    for (sl_op op : {SL_OP_ADD, SL_OP_MUL}) {
+        expect_matches_reference([op](GraphHarness& h) {
+            const int p = h.leaf(SL_DTYPE_F32, {12, 6, 4, 2}, random_floats(12 * 6 * 4 * 2, 1));
+            const int a = h.view(p, {10, 6, 4, 2}, {4, 48, 288, 1152}, 8);
+            const int b = h.leaf(SL_DTYPE_F32, {5, 3, 1, 2}, random_floats(5 * 3 * 2, 2));
+            return h.node(op, {10, 6, 4, 2}, {a, b});
+        }, 0, op == SL_OP_ADD ? "add" : "mul");
+    }
+}
+
+TEST(CpuOps, ScaleSiluRmsNorm) {
+    expect_matches_reference([](GraphHarness& h) {
+        const int x = h.leaf(SL_DTYPE_F32, {300, 70, 1, 1}, random_floats(300 * 70, 3));
+        return h.node(SL_OP_SCALE, {300, 70, 1, 1}, {x}, {fbits(0.37f)});
+    }, 0, "scale");
+    expect_matches_reference([](GraphHarness& h) {
+        const int x = h.leaf(SL_DTYPE_F32, {300, 70, 1, 1}, random_floats(300 * 70, 4));
+        return h.node(SL_OP_SILU, {300, 70, 1, 1}, {x});
+    }, 1e-12, "silu");
+    expect_matches_reference([](GraphHarness& h) {
+        const int p = h.leaf(SL_DTYPE_F32, {260, 70, 2, 1}, random_floats(260 * 70 * 2, 5));
+        const int x = h.view(p, {257, 70, 2, 1}, {4, 1040, 1040 * 70, 1040 * 140}, 4);
+        return h.node(SL_OP_RMS_NORM, {257, 70, 2, 1}, {x}, {fbits(1e-5f)});
+    }, 1e-12, "rms_norm");
+}
+
+TEST(CpuOps, RopeBothModesPartialRotation) {
+    for (int32_t mode : {SL_ROPE_ADJACENT, SL_ROPE_HALVES}) {
+        for (int32_t n_rot : {64, 32}) {
+            expect_matches_reference([=](GraphHarness& h) {
+                const int64_t D = 64, H = 6, T = 40;
+                const int x = h.leaf(SL_DTYPE_F32, {D, H, T, 1}, random_floats(D * H * T, 6));
+                std::vector<int32_t> pos(T);
+                for (int64_t t = 0; t < T; ++t) pos[t] = static_cast<int32_t>(3 * t + 100);
+                const int p = h.leaf_i32({T, 1, 1, 1}, pos);
+                return h.node(SL_OP_ROPE, {D, H, T, 1}, {x, p}, {n_rot, mode, fbits(10000.0f), fbits(1.0f)});
+            }, 1e-12, "rope mode " + std::to_string(mode) + " n_rot " + std::to_string(n_rot));
+        }
+    }
+}
+
+// q [D, Hq, T]; k and v [D, Hkv, S] as strided views of a [D, S, Hkv] cache of
+// `kv` dtype whose last 3 slots hold NaN and are masked for every query; a causal
+// mask; and optionally one query row that sees no key at all.
+Build attention(sl_dtype kv, int64_t D, int64_t Hq, int64_t Hkv, int64_t T, int64_t S, bool empty_row) {
+    return [=](GraphHarness& h) {
+        const int q = h.leaf(SL_DTYPE_F32, {D, Hq, T, 1}, random_floats(D * Hq * T, 9));
+        std::vector<float> kc = random_floats(D * S * Hkv, 10), vc = random_floats(D * S * Hkv, 11);
+        for (int64_t g = 0; g < Hkv; ++g)
+            for (int64_t j = S - 3; j < S; ++j)
+                for (int64_t d = 0; d < D; ++d) kc[(g * S + j) * D + d] = vc[(g * S + j) * D + d] = std::nanf("");
+        const int kb = h.leaf(kv, {D, S, Hkv, 1}, kc), vb = h.leaf(kv, {D, S, Hkv, 1}, vc);
+        const int64_t es = kv == SL_DTYPE_F16 ? 2 : 4;
+        const Ne nb{es, es * D * S, es * D, es * D * S * Hkv};
+        const int k = h.view(kb, {D, Hkv, S, 1}, nb, 0), v = h.view(vb, {D, Hkv, S, 1}, nb, 0);
+        std::vector<float> mask(S * T);
+        for (int64_t t = 0; t < T; ++t)
+            for (int64_t j = 0; j < S; ++j) {
+                const bool visible = j < S - 3 && j <= S - 3 - T + t && !(empty_row && t == 1);
+                mask[t * S + j] = visible ? 0.1f * static_cast<float>(j % 3) : -kInf;
+            }
+        const int m = h.leaf(SL_DTYPE_F32, {S, T, 1, 1}, mask);
+        return h.node(SL_OP_ATTENTION, {D, Hq, T, 1}, {q, k, v, m}, {fbits(1.0f / std::sqrt(static_cast<float>(D)))});
+    };
+}
+
+TEST(CpuOps, AttentionF32AndF16KvWithGqaMaskAndEmptyRow) {
+    for (sl_dtype kv : {SL_DTYPE_F32, SL_DTYPE_F16}) {
+        const std::string name = kv == SL_DTYPE_F16 ? "F16" : "F32";
+        expect_matches_reference(attention(kv, 64, 8, 2, 5, 150, true), 1e-8, "prompt attention kv " + name);
+        expect_matches_reference(attention(kv, 32, 4, 4, 1, 70, false), 1e-8, "decode attention kv " + name);
+    }
+    // No mask at all.
+    expect_matches_reference([](GraphHarness& h) {
+        const int q = h.leaf(SL_DTYPE_F32, {16, 4, 3, 1}, random_floats(16 * 4 * 3, 12));
+        const int k = h.leaf(SL_DTYPE_F32, {16, 2, 100, 1}, random_floats(16 * 2 * 100, 13));
+        const int v = h.leaf(SL_DTYPE_F32, {16, 2, 100, 1}, random_floats(16 * 2 * 100, 14));
+        return h.node(SL_OP_ATTENTION, {16, 4, 3, 1}, {q, k, v}, {fbits(0.25f)});
+    }, 1e-8, "attention without mask");
+}
+
+TEST(CpuOps, GetRowsEveryWeightDtype) {
+    for (sl_dtype d : {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16, SL_DTYPE_Q8_0, SL_DTYPE_Q4_0}) {
+        expect_matches_reference([d](GraphHarness& h) {
+            const int table = h.leaf(d, {64, 10, 1, 1}, random_floats(640, 15));
+            const int ids = h.leaf_i32({3, 2, 1, 1}, {9, 0, 4, 4, 7, 1});
+            return h.node(SL_OP_GET_ROWS, {64, 3, 2, 1}, {table, ids});
+        }, 0, std::string("get_rows ") + std::string(dtype_name(static_cast<DType>(d))));
+    }
+}
+
+TEST(CpuOps, CopyBetweenFloatTypesAndStrides) {
+    for (sl_dtype from : {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16}) {
+        for (sl_dtype to : {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16}) {
+            expect_matches_reference([=](GraphHarness& h) {
+                const int p = h.leaf(from, {6, 5, 1, 1}, random_floats(30, 16));
+                const int64_t es = from == SL_DTYPE_F32 ? 4 : 2;
+                const int src = h.view(p, {5, 6, 1, 1}, {6 * es, es, 30 * es, 30 * es}, 0);  // transposed
+                const int64_t ds = to == SL_DTYPE_F32 ? 4 : 2;
+                const int big = h.leaf(to, {8, 7, 1, 1}, std::vector<float>(56, 0.5f));
+                const int dst = h.view(big, {5, 6, 1, 1}, {ds, 8 * ds, 56 * ds, 56 * ds}, static_cast<size_t>(8 * ds + ds));
+                h.copy(src, dst);
+                return big;
+            }, 0, "copy");
+        }
+    }
+}
+
+// ---- the thread pool ----
+
+TEST(CpuThreadPool, EveryChunkRunsOnceOverManyJobs) {
+    cpu::ThreadPool pool(3);
+    std::vector<int> hits(1000);
+    for (int job = 0; job < 2000; ++job) {
+        const int64_t n = 1 + job % 37;
+        pool.run_chunks(n, [&](int64_t c) { ++hits[static_cast<size_t>(c)]; });
+    }
+    int64_t total = 0;
+    for (int job = 0; job < 2000; ++job) total += 1 + job % 37;
+    int64_t sum = 0;
+    for (int h : hits) sum += h;
+    EXPECT_EQ(sum, total);
+    // Ranges of parallel_for cover [0, count) exactly once.
+    std::vector<int> seen(777);
+    pool.parallel_for(777, 10, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) ++seen[static_cast<size_t>(i)];
+    });
+    for (int v : seen) ASSERT_EQ(v, 1);
+}
+
+TEST(CpuThreadPool, RethrowsAndSurvivesImmediateShutdown) {
+    cpu::ThreadPool pool(2);
+    EXPECT_THROW(pool.run_chunks(8, [](int64_t c) {
+        if (c == 5) throw std::runtime_error("chunk 5");
+    }), std::runtime_error);
+    int ran = 0;
+    pool.run_chunks(1, [&](int64_t) { ++ran; });
+    EXPECT_EQ(ran, 1);
+    for (int i = 0; i < 200; ++i) cpu::ThreadPool quick(1 + i % 4);  // built and torn down at once
+}
+
+// ---- the ABI around the ops ----
+
+TEST(CpuAbi, RejectsBadIdsAndReportsUnsupportedTypes) {
+    GraphHarness h(cpu_backend(), 2);
+    const int table = h.leaf(SL_DTYPE_F32, {4, 3, 1, 1}, random_floats(12, 1));
+    const int ids = h.leaf_i32({2, 1, 1, 1}, {1, 3});
+    h.node(SL_OP_GET_ROWS, {4, 2, 1, 1}, {table, ids});
+    EXPECT_EQ(h.run(), SL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(h.error().find("outside the table"), std::string::npos) << h.error();
+
+    GraphHarness k(cpu_backend(), 1);
+    // A Q4_K weight (not implemented here yet): Q8_0 bytes retyped, never read.
+    const int a = k.leaf(SL_DTYPE_Q8_0, {256, 2, 1, 1}, std::vector<float>(512, 0.0f));
+    k[a] = GraphHarness::blank(SL_DTYPE_Q4_K, {256, 2, 1, 1});
+    const int b = k.leaf(SL_DTYPE_F32, {256, 1, 1, 1}, random_floats(256, 2));
+    const int mm = k.node(SL_OP_MUL_MAT, {2, 1, 1, 1}, {a, b});
+    EXPECT_EQ(k.supports(mm), 0);
+    EXPECT_EQ(k.run(), SL_ERR_UNSUPPORTED);
+}
+
+TEST(CpuAbi, DeviceInfoNamesThePath) {
+    sl_device d = nullptr;
+    const sl_device_config config{sizeof(sl_device_config), 3};
+    ASSERT_EQ(cpu_backend().device_open(0, &config, &d), SL_OK);
+    sl_device_info info{};
+    ASSERT_EQ(cpu_backend().device_info(d, &info), SL_OK);
+    EXPECT_STREQ(info.name, "cpu");
+    EXPECT_NE(std::string(info.description).find(cpu::isa_name(cpu::selected_isa())), std::string::npos);
+    EXPECT_NE(std::string(info.description).find("3 threads"), std::string::npos);
+    cpu_backend().device_close(d);
+    EXPECT_EQ(cpu_backend().device_info(d, &info), SL_ERR_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace suanli::testing
