@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
@@ -62,11 +63,16 @@ int cmd_info(std::span<const std::string_view> args) {
     OptionParser p("suanli info", "Describe a GGUF model file: architecture, sizes, tensors, tokenizer.");
     p.positional("MODEL", &path, "GGUF file to describe");
     p.flag("-a,--all", &all, "also list every metadata key and every tensor");
+    BackendOptions backend;
+    add_backend_options(p, backend);
+    p.epilog("info reads no weights and runs no backend; --backend and --backend-plugin are only checked\n"
+             "(the plugin is loaded and its function table validated), so scripts can pass the same options.\n");
     p.parse(args);
     if (p.help_requested()) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
+    resolve_backend(backend);  // a bad name or plugin fails here, as it would for `suanli run`
 
     const GgufFile f = GgufFile::open(path);
     std::printf("file:            %s (GGUF v%u, %s)\n", path.c_str(), f.version(), human_bytes(f.file_size()).c_str());
