@@ -13,7 +13,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-read -ra fuzzers <<<"${FUZZERS:-gguf_fuzz}"
+read -ra fuzzers <<<"${FUZZERS:-gguf_fuzz chat_template_fuzz safetensors_fuzz}"
 build="$root/build-fuzz"
 shared="$root/../shared"
 
@@ -58,11 +58,17 @@ for name in "${fuzzers[@]}"; do
     done
     tiny_gguf "$corpus/tiny.gguf"
   fi
+  # chat_template_fuzz starts from the real chat templates in tests/chat/templates.
+  if [[ $name == chat_template_fuzz ]]; then cp "$root"/tests/chat/templates/*.jinja "$corpus"/; fi
   if [[ -d "$root/fuzz/corpus/$name" ]]; then cp "$root/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true; fi
 
   echo "== $name: ${seconds}s from $(find "$corpus" -type f | wc -l) seeds"
-  if ! "$build/fuzz/$name" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/findings/$name/"; then
+  log="$build/findings/$name/last-run.log"
+  if "$build/fuzz/$name" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/findings/$name/" >"$log" 2>&1; then
+    echo "== $name: $(grep -o 'Done [0-9]* runs' "$log" || echo done), no finding"
+  else
+    tail -n 60 "$log" >&2
     echo "== $name: FINDING, see $build/findings/$name/" >&2
     status=1
   fi

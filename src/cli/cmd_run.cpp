@@ -27,7 +27,7 @@ int cmd_run(std::span<const std::string_view> args) {
     uint64_t seed = 0;
 
     OptionParser p("suanli run", "Generate text from a prompt and stream it to stdout.");
-    p.option("-m,--model", &model_path, "PATH", "GGUF model file (default: the bundled stories260K)");
+    p.option("-m,--model", &model_path, "PATH", "GGUF model file or Hugging Face model directory (default: the bundled stories260K)");
     p.option("-p,--prompt", &prompt, "TEXT", "prompt to continue");
     p.option("-f,--file", &prompt_file, "FILE", "read the prompt from FILE instead");
     p.option("-n,--n-predict", &gen.max_tokens, "N", "tokens to generate; -1 = until end of text or a full context", -1);
@@ -56,7 +56,7 @@ int cmd_run(std::span<const std::string_view> args) {
 
     Device device(resolve_backend(backend), 0, threads);
     const std::unique_ptr<Model> model = Model::load(model_path, device);
-    const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::from_gguf(model->file());
+    const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(*model);
     const int64_t n_ctx = ctx_size > 0 ? ctx_size : std::min<int64_t>(model->config().n_ctx_train, 4096);
     Session session(*model, device, n_ctx);
 

@@ -30,6 +30,12 @@ struct Command {
 constexpr Command kCommands[] = {
     {"run", "generate text from a prompt", cmd_run},
     {"info", "print a GGUF file's metadata and tensors", cmd_info},
+    {"quantize", "convert a model's weights to Q8_0, Q4_K_M, ...", cmd_quantize},
+    {"backends", "list the backends, their devices and op coverage", cmd_backends},
+    {"bench", "measure prompt and generation speed and memory bandwidth", cmd_bench},
+    {"synth", "write a random-weight model with a real shape (TinyLlama, ...) for benchmarks", cmd_synth},
+    {"conformance", "check a backend against the reference backend, op by op and on whole models", cmd_conformance},
+    {"perplexity", "measure how well a model predicts a text; compare with a base model", cmd_perplexity},
 };
 
 constexpr int kExitUsage = 2;

@@ -220,7 +220,19 @@ void GgufWriter::add_tensor(std::string name, DType type, std::vector<int64_t> n
 void GgufWriter::add_tensor(std::string name, DType type, std::vector<int64_t> ne, std::vector<std::byte>&& data) {
     check_tensor(name, type, ne, data.size());
     tensor_names_.insert(name);
-    tensors_.push_back(Tensor{std::move(name), type, std::move(ne), std::move(data)});
+    const uint64_t size = data.size();
+    tensors_.push_back(Tensor{std::move(name), type, std::move(ne), std::move(data), size, {}});
+}
+
+void GgufWriter::add_tensor_generated(std::string name, DType type, std::vector<int64_t> ne, TensorFill fill) {
+    if (!fill) fail("GGUF writer: tensor '", name, "' has no fill function");
+    const DTypeTraits& tr = traits(type);
+    uint64_t elements = 1;
+    for (int64_t n : ne) elements *= n > 0 ? static_cast<uint64_t>(n) : 0;
+    const uint64_t bytes = tr.block_elements > 0 ? elements / tr.block_elements * tr.block_bytes : 0;
+    check_tensor(name, type, ne, bytes);
+    tensor_names_.insert(name);
+    tensors_.push_back(Tensor{std::move(name), type, std::move(ne), {}, bytes, std::move(fill)});
 }
 
 std::vector<std::byte> GgufWriter::head() const {
@@ -241,7 +253,7 @@ std::vector<std::byte> GgufWriter::head() const {
         for (int64_t n : t.ne) append<uint64_t>(out, static_cast<uint64_t>(n));
         append(out, static_cast<uint32_t>(t.type));
         append<uint64_t>(out, offset);
-        offset = align_up(offset + t.data.size(), alignment_);
+        offset = align_up(offset + t.size, alignment_);
     }
     // llama.cpp pads up to the data section even without tensors; so do we.
     out.resize(align_up(out.size(), alignment_), std::byte{0});
@@ -251,7 +263,13 @@ std::vector<std::byte> GgufWriter::head() const {
 std::vector<std::byte> GgufWriter::to_bytes() const {
     std::vector<std::byte> out = head();
     for (const Tensor& t : tensors_) {
-        out.insert(out.end(), t.data.begin(), t.data.end());
+        if (t.fill) {
+            const size_t at = out.size();
+            out.resize(at + t.size, std::byte{0});
+            t.fill(std::span<std::byte>(out.data() + at, t.size));
+        } else {
+            out.insert(out.end(), t.data.begin(), t.data.end());
+        }
         out.resize(align_up(out.size(), alignment_), std::byte{0});
     }
     return out;
@@ -269,9 +287,16 @@ void GgufWriter::write(const std::filesystem::path& path) const {
         const std::vector<std::byte> h = head();
         put_bytes(h.data(), h.size());
         const std::byte zeros[256] = {};
+        std::vector<std::byte> generated;  // one generated tensor at a time
         for (const Tensor& t : tensors_) {
-            put_bytes(t.data.data(), t.data.size());
-            const uint64_t pad = align_up(t.data.size(), alignment_) - t.data.size();
+            if (t.fill) {
+                generated.assign(t.size, std::byte{0});
+                t.fill(generated);
+                put_bytes(generated.data(), generated.size());
+            } else {
+                put_bytes(t.data.data(), t.data.size());
+            }
+            const uint64_t pad = align_up(t.size, alignment_) - t.size;
             for (uint64_t left = pad; left > 0;) {
                 const size_t n = left < sizeof zeros ? static_cast<size_t>(left) : sizeof zeros;
                 put_bytes(zeros, n);

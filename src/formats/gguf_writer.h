@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,6 +65,11 @@ public:
     // multiple of the type's block size); `data` must be exactly the tensor's bytes.
     void add_tensor(std::string name, DType type, std::vector<int64_t> ne, std::span<const std::byte> data);
     void add_tensor(std::string name, DType type, std::vector<int64_t> ne, std::vector<std::byte>&& data);
+    // A tensor whose bytes are produced only while the file is written, one tensor at a
+    // time, so a file larger than memory can be written: `fill` gets a zeroed buffer of
+    // exactly the tensor's size, once per to_bytes() or write().
+    using TensorFill = std::function<void(std::span<std::byte>)>;
+    void add_tensor_generated(std::string name, DType type, std::vector<int64_t> ne, TensorFill fill);
 
     size_t metadata_count() const { return kvs_.size(); }
     size_t tensor_count() const { return tensors_.size(); }
@@ -84,6 +90,8 @@ private:
         DType type;
         std::vector<int64_t> ne;
         std::vector<std::byte> data;
+        uint64_t size = 0;  // bytes: data.size(), or what `fill` produces
+        TensorFill fill;    // set for generated tensors (then `data` is empty)
     };
 
     void put(std::string_view key, GgufType type, std::vector<std::byte> value);

@@ -46,7 +46,7 @@ struct LoadedModel {
     std::unique_ptr<Tokenizer> tokenizer;
     explicit LoadedModel(const std::string& rel) {
         model = Model::load(test::shared(rel), device);
-        tokenizer = Tokenizer::from_gguf(model->file());
+        tokenizer = load_tokenizer(*model);
     }
 };
 

@@ -1,0 +1,128 @@
+// suanli bench: prompt and generation speed, with achieved memory bandwidth.
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "cli/backend_options.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/options.h"
+#include "core/device.h"
+#include "models/model.h"
+#include "runtime/bench.h"
+#include "runtime/memory_bandwidth.h"
+
+namespace suanli {
+namespace {
+
+// The weight type holding most of the model's bytes, as the model's "type".
+std::string main_weight_type(const Model& model, int64_t& parameters, uint64_t& bytes) {
+    std::map<std::string, uint64_t> by_type;
+    parameters = 0;
+    bytes = 0;
+    auto add = [&](const WeightRef& w) {
+        if (!w) return;
+        const uint64_t b = row_bytes(w.type, w.shape.ne[0]) * static_cast<uint64_t>(w.shape.ne[1] * w.shape.ne[2]);
+        by_type[std::string(dtype_name(w.type))] += b;
+        parameters += w.shape.elements();
+        bytes += b;
+    };
+    const ModelWeights& w = model.weights();
+    add(w.token_embd);
+    add(w.output_norm);
+    if (w.output.addr != w.token_embd.addr) add(w.output);
+    for (const LayerWeights& l : w.layers)
+        for (const WeightRef* r : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.ffn_norm,
+                                   &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+            add(*r);
+    std::string best;
+    uint64_t most = 0;
+    for (const auto& [type, b] : by_type)
+        if (b > most) most = b, best = type;
+    return best;
+}
+
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+int cmd_bench(std::span<const std::string_view> args) {
+    std::string model_path = default_model_path().string();
+    int32_t n_prompt = 512, n_gen = 128, threads = default_thread_count(), reps = 5;
+    bool json = false;
+    BackendOptions backend;
+    OptionParser p("suanli bench", "Measure prompt processing and generation speed, and memory bandwidth.");
+    p.option("-m,--model", &model_path, "PATH", "model file (default: the bundled stories260K)");
+    p.option("-p,--n-prompt", &n_prompt, "N", "prompt tokens evaluated in one batch (test ppN); 0 = skip", 0, 1 << 20);
+    p.option("-n,--n-gen", &n_gen, "N", "tokens generated one at a time (test tgN); 0 = skip", 0, 1 << 20);
+    p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
+    p.option("-r,--repetitions", &reps, "N", "runs of each test; the table shows mean and standard deviation", 1, 1000);
+    p.flag("--json", &json, "print a JSON array, one object per test, instead of the table");
+    add_backend_options(p, backend);
+    p.parse(args);
+    if (p.help_requested()) {
+        std::fputs(p.help().c_str(), stdout);
+        return 0;
+    }
+
+    Device device(resolve_backend(backend), 0, threads);
+    const std::unique_ptr<Model> model = Model::load(model_path, device);
+    int64_t parameters = 0;
+    uint64_t size = 0;
+    const std::string type = main_weight_type(*model, parameters, size);
+    const double bandwidth = measure_read_bandwidth(threads);
+
+    std::vector<BenchTest> tests;
+    if (n_prompt > 0) tests.push_back({cat("pp", n_prompt), n_prompt, 0});
+    if (n_gen > 0) tests.push_back({cat("tg", n_gen), 0, n_gen});
+    std::vector<BenchResult> results;
+    const std::string model_name = std::filesystem::path(model_path).filename().string();
+    if (!json) {
+        std::printf("memory read bandwidth (%d threads): %.1f GB/s\n\n", threads, bandwidth);
+        std::printf("| %-24s | %6s | %10s | %9s | %-9s | %7s | %6s | %18s | %7s | %6s |\n", "model", "type", "size",
+                    "params", "backend", "threads", "test", "t/s", "GB/s", "% bw");
+        std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(26, '-').c_str(), std::string(8, '-').c_str(),
+                    std::string(12, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str(),
+                    std::string(9, '-').c_str(), std::string(8, '-').c_str(), std::string(20, '-').c_str(),
+                    std::string(9, '-').c_str(), std::string(8, '-').c_str());
+    }
+    for (const BenchTest& t : tests) {
+        const BenchResult r = run_bench(*model, device, t, reps);
+        results.push_back(r);
+        if (!json) {
+            std::printf("| %-24s | %6s | %6.1f MiB | %7.2f M | %-9s | %7d | %6s | %9.2f ± %6.2f | %7.2f | %5.1f%% |\n",
+                        model_name.substr(0, 24).c_str(), type.c_str(), size / 1048576.0, parameters / 1e6,
+                        device.backend().name, threads, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
+                        100.0 * r.gb_per_s / bandwidth);
+            std::fflush(stdout);
+        }
+    }
+    if (json) {
+        std::printf("[\n");
+        for (size_t i = 0; i < results.size(); ++i) {
+            const BenchResult& r = results[i];
+            std::printf("  {\"model\": \"%s\", \"type\": \"%s\", \"size_bytes\": %llu, \"params\": %lld, "
+                        "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, "
+                        "\"repetitions\": %d, \"tokens_per_s\": %.4f, \"stddev\": %.4f, \"gb_per_s\": %.4f, "
+                        "\"bandwidth_gb_per_s\": %.4f, \"samples_tokens_per_s\": [",
+                        json_escape(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
+                        static_cast<long long>(parameters), device.backend().name, threads, r.test.name.c_str(),
+                        static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen), reps, r.mean,
+                        r.stddev, r.gb_per_s, bandwidth);
+            for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);
+            std::printf("]}%s\n", i + 1 < results.size() ? "," : "");
+        }
+        std::printf("]\n");
+    }
+    return 0;
+}
+
+}  // namespace suanli

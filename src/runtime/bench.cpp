@@ -1,0 +1,75 @@
+#include "runtime/bench.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "models/model.h"
+#include "runtime/session.h"
+
+namespace suanli {
+namespace {
+
+uint64_t weight_bytes(const WeightRef& w) {
+    return row_bytes(w.type, w.shape.ne[0]) * static_cast<uint64_t>(w.shape.ne[1] * w.shape.ne[2] * w.shape.ne[3]);
+}
+
+// Seconds for one run of the test from an empty context.
+double time_once(const Model& model, Device& device, const BenchTest& test, std::mt19937& rng) {
+    const int64_t n_vocab = model.config().n_vocab;
+    std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(n_vocab - 1));
+    Session session(model, device, std::max<int64_t>(1, test.n_prompt + test.n_gen));
+    const auto start = std::chrono::steady_clock::now();
+    if (test.n_prompt > 0) {
+        std::vector<int32_t> prompt(static_cast<size_t>(test.n_prompt));
+        for (int32_t& t : prompt) t = token(rng);
+        session.decode(prompt);
+    }
+    for (int64_t i = 0; i < test.n_gen; ++i) {
+        const int32_t t = token(rng);
+        session.decode(std::span(&t, 1));
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+uint64_t weight_bytes_per_token(const Model& model) {
+    const ModelWeights& w = model.weights();
+    uint64_t total = row_bytes(w.token_embd.type, w.token_embd.shape.ne[0]) + weight_bytes(w.output_norm) +
+                     weight_bytes(w.output);
+    for (const LayerWeights& l : w.layers)
+        for (const WeightRef* r : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.ffn_norm,
+                                   &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+            if (*r) total += weight_bytes(*r);
+    return total;
+}
+
+BenchResult run_bench(const Model& model, Device& device, const BenchTest& test, int32_t repetitions) {
+    std::mt19937 rng(1234);
+    BenchResult r;
+    r.test = test;
+    time_once(model, device, {test.name, std::min<int64_t>(test.n_prompt, 8), std::min<int64_t>(test.n_gen, 2)}, rng);
+    const double tokens = static_cast<double>(test.n_prompt + test.n_gen);
+    double seconds_sum = 0;
+    for (int32_t i = 0; i < repetitions; ++i) {
+        const double s = time_once(model, device, test, rng);
+        seconds_sum += s;
+        r.tokens_per_s.push_back(tokens / s);
+    }
+    for (double v : r.tokens_per_s) r.mean += v / static_cast<double>(repetitions);
+    for (double v : r.tokens_per_s) r.stddev += (v - r.mean) * (v - r.mean);
+    r.stddev = repetitions > 1 ? std::sqrt(r.stddev / (repetitions - 1)) : 0;
+
+    // Generation re-reads every weight per token, and the KV cache up to its position;
+    // a prompt batch reads the weights once.
+    const ModelConfig& c = model.config();
+    const double kv_per_position = 2.0 * static_cast<double>(c.n_layer * c.head_dim * c.n_head_kv) * 4.0;
+    const double weights = static_cast<double>(weight_bytes_per_token(model));
+    double bytes = test.n_prompt > 0 ? weights : 0;
+    for (int64_t i = 0; i < test.n_gen; ++i) bytes += weights + kv_per_position * static_cast<double>(test.n_prompt + i + 1);
+    r.gb_per_s = bytes * repetitions / seconds_sum / 1e9;
+    return r;
+}
+
+}  // namespace suanli
