@@ -10,7 +10,7 @@ namespace suanli {
 class OptionParser;
 
 struct BackendOptions {
-    std::string name = "reference";
+    std::string name = "cpu";  // the optimized CPU backend; "reference" is the oracle
     std::string plugin_path;
 };
 

@@ -157,6 +157,27 @@ TEST_P(CpuMulMat, SameBitsOn1_2_3Threads) {
     }
 }
 
+// K-quant weights go through dequantize-then-F32 on every path: only the summation order differs.
+class CpuMulMatKQuants : public CpuMulMat {
+protected:
+    void SetUp() override {}  // not parameterized: it walks the paths itself
+};
+
+TEST_F(CpuMulMatKQuants, MatchReferenceOnEveryPath) {
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa)) continue;
+        for (sl_dtype d : {SL_DTYPE_Q4_K, SL_DTYPE_Q5_K, SL_DTYPE_Q6_K}) {
+            for (int64_t N : {1, 5}) {
+                const Build build = matmul(d, 512, 19, N);
+                const std::vector<float> want = run_on(reference_backend(), 1, build);
+                EXPECT_LE(nmse(run_cpu(isa, 2, build), want), 1e-9)
+                    << cpu::isa_name(isa) << " " << dtype_name(static_cast<DType>(d)) << " N=" << N;
+                EXPECT_TRUE(bitwise_equal(run_cpu(isa, 3, build), run_cpu(isa, 1, build)));
+            }
+        }
+    }
+}
+
 std::vector<MatMulParam> all_matmul_params() {
     std::vector<MatMulParam> out;
     for (Isa isa : kIsas)
@@ -325,9 +346,9 @@ TEST(CpuAbi, RejectsBadIdsAndReportsUnsupportedTypes) {
     EXPECT_NE(h.error().find("outside the table"), std::string::npos) << h.error();
 
     GraphHarness k(cpu_backend(), 1);
-    // A Q4_K weight (not implemented here yet): Q8_0 bytes retyped, never read.
+    // A Q2_K weight, outside the standard's weight types: Q8_0 bytes retyped, never read.
     const int a = k.leaf(SL_DTYPE_Q8_0, {256, 2, 1, 1}, std::vector<float>(512, 0.0f));
-    k[a] = GraphHarness::blank(SL_DTYPE_Q4_K, {256, 2, 1, 1});
+    k[a] = GraphHarness::blank(static_cast<sl_dtype>(DType::Q2_K), {256, 2, 1, 1});
     const int b = k.leaf(SL_DTYPE_F32, {256, 1, 1, 1}, random_floats(256, 2));
     const int mm = k.node(SL_OP_MUL_MAT, {2, 1, 1, 1}, {a, b});
     EXPECT_EQ(k.supports(mm), 0);

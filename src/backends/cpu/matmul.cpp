@@ -3,12 +3,15 @@
 // Float weights (F32, F16, BF16): each weight row is converted in registers and
 // multiplied with F32 columns of B. Quantized weights (Q8_0, Q4_0): the columns
 // of B are first quantized to int8 blocks (BlockQ8A) once, then every block is
-// an exact integer dot product scaled in float. Output rows are split across
+// an exact integer dot product scaled in float. K-quant weights (Q4_K, Q5_K,
+// Q6_K) have no kernel of their own yet: each row is dequantized to F32 and
+// goes through the F32 kernel, correct but not as fast as it could be. Output rows are split across
 // the threads; a weight row is read once for up to kMaxCols columns, and
 // kRowBlock rows are swept per column tile so the tile stays in cache.
 // Every output element is computed by the same kernel call whichever thread
 // runs it, so the result does not depend on the thread count.
 #include "backends/cpu/ops.h"
+#include "core/quant.h"
 
 namespace suanli::cpu {
 namespace {
@@ -26,6 +29,7 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const int64_t r2 = B2 / a.ne[2], r3 = B3 / a.ne[3];
     const int64_t n_cols = N * B2 * B3;  // column (c, i2, i3) is number (i3 * B2 + i2) * N + c
     const bool quantized = a.dtype == SL_DTYPE_Q8_0 || a.dtype == SL_DTYPE_Q4_0;
+    const bool k_quant = a.dtype == SL_DTYPE_Q4_K || a.dtype == SL_DTYPE_Q5_K || a.dtype == SL_DTYPE_Q6_K;
     const Kernels& kern = ctx.kernels;
     const int64_t min_cols = std::max<int64_t>(1, kMinWorkPerThread / 4 / K);
 
@@ -65,6 +69,7 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const int64_t total_rows = M * B2 * B3;  // output row r is (m, i2, i3), r = (i3 * B2 + i2) * M + m
     const int64_t min_rows = std::max<int64_t>(1, kMinWorkPerThread / std::max<int64_t>(K * N, 1));
     ctx.pool.parallel_for(total_rows, min_rows, [&](int64_t first, int64_t last) {
+        std::vector<float> dequantized(k_quant ? static_cast<size_t>(K) : 0);
         for (int64_t r0 = first; r0 < last; r0 += kRowBlock) {
             const int64_t r1 = std::min(last, r0 + kRowBlock);
             for (int64_t c0 = 0; c0 < N; c0 += kMaxCols) {
@@ -80,7 +85,12 @@ void run_mul_mat(Context& ctx, const Node& n) {
                     } else {
                         const float* cols[kMaxCols];
                         for (int c = 0; c < nc; ++c) cols[c] = float_col(c0 + c, i2, i3);
-                        kern.dot_float[fw](w, cols, nc, K, res);
+                        if (k_quant) {
+                            dequantize_row(dtype_of(a), w, dequantized.data(), K);
+                            kern.dot_float[kWF32](dequantized.data(), cols, nc, K, res);
+                        } else {
+                            kern.dot_float[fw](w, cols, nc, K, res);
+                        }
                     }
                     float* o = out + (i3 * B2 + i2) * M * N + m;
                     for (int c = 0; c < nc; ++c) o[(c0 + c) * M] = res[c];

@@ -85,12 +85,6 @@ const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, fl
     return scratch;
 }
 
-int32_t load_i32(const sl_tensor& t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
-    int32_t v;
-    std::memcpy(&v, row_ptr(t, i1, i2, i3) + i0 * t.nb[0], sizeof v);
-    return v;
-}
-
 void run_add(Context& ctx, const Node& n) {
     run_binary(ctx, n, [](float a, float b) { return a + b; });
 }

@@ -1,5 +1,6 @@
-// Internals of the reference backend: how an op is checked and run, and the
-// helpers every op uses to read and write strided tensors one row at a time.
+// Internals of the reference backend: its ops, and the helpers every op uses
+// to read and write strided tensors one row at a time. The checks a node passes
+// before it runs are the shared ones in host/node_rules.h.
 //
 // The pattern of every op: load_row() an input row (any strides, any supported
 // dtype) into a float scratch vector, compute in plain loops, store_row() the
@@ -8,94 +9,29 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <exception>
-#include <initializer_list>
-#include <stdexcept>
-#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "core/dtype.h"
-#include "core/error.h"
+#include "backends/host/node_rules.h"
+#include "backends/host/tensor_access.h"
 #include "suanli/backend.h"
 
 namespace suanli::reference {
 
-// A failure to hand back through the ABI: a status and a message.
-class OpError : public std::runtime_error {
-public:
-    OpError(sl_status status, const std::string& message) : std::runtime_error(message), status(status) {}
-    sl_status status;
-};
-
-// A malformed graph: breaks a precondition of backend.h.
-template <class... Parts>
-[[noreturn]] void invalid(const Parts&... parts) {
-    throw OpError(SL_ERR_INVALID_ARGUMENT, cat(parts...));
-}
-
-// Well-formed, but outside what this backend implements (e.g. a dtype the standard does not list).
-template <class... Parts>
-[[noreturn]] void unsupported(const Parts&... parts) {
-    throw OpError(SL_ERR_UNSUPPORTED, cat(parts...));
-}
-
-// A node with its operands resolved (graph-level checks already passed).
-struct Node {
-    const sl_tensor& out;
-    const sl_tensor* src[SL_MAX_SRC];  // nullptr where the index is -1
-    int n_threads;                     // >= 1; used by run, not by check
-
-    const sl_tensor& in(int i) const { return *src[i]; }
-    int32_t param_i32(int i) const { return out.params[i]; }
-    float param_f32(int i) const {
-        float f;
-        std::memcpy(&f, &out.params[i], sizeof f);
-        return f;
-    }
-};
-
-// One op: `check` throws OpError on a violated precondition (without reading
-// tensor data), `run` computes the node (and may throw OpError for data-dependent
-// errors such as an id out of range, before writing anything).
-struct OpImpl {
-    const char* name;
-    int n_src;         // operand slots used: src[n_src..] must be -1
-    int n_src_needed;  // leading slots that must be present
-    void (*check)(const Node&);
-    void (*run)(const Node&);
-};
-
-// The table, indexed by sl_op (entry 0, SL_OP_NONE, is unused).
-const OpImpl& op_impl(int32_t op);
-const char* op_name(int32_t op);
-
-// ---- tensor helpers (tensor.cpp) ----
-
-DType dtype_of(const sl_tensor& t);
-bool is_block_type(const sl_tensor& t);              // Q8_0 / Q4_0 ...
-bool is_plain_float(const sl_tensor& t);             // F32, F16, BF16
-bool is_weight_type(const sl_tensor& t);             // F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K
-int64_t n_rows(const sl_tensor& t);                  // ne[1] * ne[2] * ne[3]
-bool dense_rows(const sl_tensor& t);                 // ne[0] elements packed (nb[0] ignored for block types)
-bool is_contiguous(const sl_tensor& t);              // dense in dimension order (ne == 1 dims ignored)
-uint64_t extent_bytes(const sl_tensor& t);           // bytes from addr to one past the last byte
-std::string shape_str(const sl_tensor& t);           // "[4, 3, 1, 1]"
-
-inline const std::byte* row_ptr(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3) {
-    return reinterpret_cast<const std::byte*>(t.addr) + i1 * t.nb[1] + i2 * t.nb[2] + i3 * t.nb[3];
-}
-inline std::byte* row_ptr_mut(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3) {
-    return reinterpret_cast<std::byte*>(t.addr) + i1 * t.nb[1] + i2 * t.nb[2] + i3 * t.nb[3];
-}
+using host::dense_rows;
+using host::dtype_of;
+using host::invalid;
+using host::load_i32;
+using host::Node;
+using host::row_ptr;
+using host::row_ptr_mut;
 
 // Row (i1, i2, i3) of t, ne[0] elements, as floats. Any dtype dequantize_row knows.
 void load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, float* dst);
 // Writes ne[0] floats into row (i1, i2, i3) of t, converting to F32, F16 or BF16.
 void store_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, const float* src);
-int32_t load_i32(const sl_tensor& t, int64_t i0, int64_t i1, int64_t i2, int64_t i3);
 
 // The dot product of n floats, accumulated in float in a fixed order: 8 partial
 // sums (lane k % 8) added pairwise at the end, then the tail. Accurate to float
@@ -110,33 +46,21 @@ inline float dot(const float* a, const float* b, int64_t n) {
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])) + tail;
 }
 
-// ---- checks shared by the ops (tensor.cpp) ----
-
-// The node's own tensor: F32, shaped `ne`, contiguous.
-void expect_f32_output(const Node& n, const int64_t (&ne)[4]);
-void expect_dtype(const sl_tensor& t, const char* what, std::initializer_list<sl_dtype> allowed);
-void expect_shape(const sl_tensor& t, const char* what, const int64_t (&ne)[4]);
-
 // ---- the ops ----
+//
+// Each runs a node that passed host/node_rules.h. n_threads (>= 1) is how many
+// threads the op may start; only the big ones (MUL_MAT, ATTENTION) do.
 
-void check_get_rows(const Node&);
-void run_get_rows(const Node&);
-void check_mul_mat(const Node&);
-void run_mul_mat(const Node&);
-void check_add_mul(const Node&);
-void run_add(const Node&);
-void run_mul(const Node&);
-void check_unary(const Node&);
-void run_scale(const Node&);
-void run_silu(const Node&);
-void check_rms_norm(const Node&);
-void run_rms_norm(const Node&);
-void check_rope(const Node&);
-void run_rope(const Node&);
-void check_attention(const Node&);
-void run_attention(const Node&);
-void check_copy(const Node&);
-void run_copy(const Node&);
+void run_get_rows(const Node&, int n_threads);
+void run_mul_mat(const Node&, int n_threads);
+void run_add(const Node&, int n_threads);
+void run_mul(const Node&, int n_threads);
+void run_scale(const Node&, int n_threads);
+void run_silu(const Node&, int n_threads);
+void run_rms_norm(const Node&, int n_threads);
+void run_rope(const Node&, int n_threads);
+void run_attention(const Node&, int n_threads);
+void run_copy(const Node&, int n_threads);
 
 // ---- threads ----
 

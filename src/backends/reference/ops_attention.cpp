@@ -13,28 +13,7 @@
 
 namespace suanli::reference {
 
-void check_attention(const Node& n) {
-    const sl_tensor& q = n.in(0);
-    const sl_tensor& k = n.in(1);
-    const sl_tensor& v = n.in(2);
-    expect_dtype(q, "src0 (q)", {SL_DTYPE_F32});
-    expect_dtype(k, "src1 (k)", {SL_DTYPE_F32, SL_DTYPE_F16});
-    expect_dtype(v, "src2 (v)", {SL_DTYPE_F32, SL_DTYPE_F16});
-    if (q.ne[3] != 1) invalid("q ", shape_str(q), " must be [D, Hq, T]");
-    const int64_t D = q.ne[0], Hq = q.ne[1], T = q.ne[2];
-    if (k.ne[3] != 1 || k.ne[0] != D)
-        invalid("k ", shape_str(k), " must be [D, Hkv, S] with D = ", D, " as in q ", shape_str(q));
-    const int64_t Hkv = k.ne[1], S = k.ne[2];
-    expect_shape(v, "src2 (v)", k.ne);
-    if (Hq % Hkv != 0) invalid("Hq = ", Hq, " is not a multiple of Hkv = ", Hkv);
-    if (n.src[3]) {
-        expect_dtype(n.in(3), "src3 (mask)", {SL_DTYPE_F32});
-        expect_shape(n.in(3), "src3 (mask)", {S, T, 1, 1});
-    }
-    expect_f32_output(n, q.ne);
-}
-
-void run_attention(const Node& n) {
+void run_attention(const Node& n, int n_threads) {
     const sl_tensor& q = n.in(0);
     const sl_tensor& k = n.in(1);
     const sl_tensor& v = n.in(2);
@@ -90,7 +69,7 @@ void run_attention(const Node& n) {
         }
     };
     const bool threaded = Hq * T * S * D >= (int64_t{1} << 16);
-    parallel_for(threaded ? n.n_threads : 1, Hq * T, items);
+    parallel_for(threaded ? n_threads : 1, Hq * T, items);
 }
 
 }  // namespace suanli::reference

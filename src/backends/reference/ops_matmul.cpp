@@ -15,22 +15,7 @@ constexpr int64_t kMinWorkForThreads = int64_t{1} << 18;
 
 }  // namespace
 
-void check_mul_mat(const Node& n) {
-    const sl_tensor& a = n.in(0);
-    const sl_tensor& b = n.in(1);
-    if (!is_weight_type(a))
-        unsupported("A has dtype ", dtype_name(dtype_of(a)), "; expected a weight type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
-    expect_dtype(b, "src1 (B)", {SL_DTYPE_F32});
-    if (a.ne[0] != b.ne[0])
-        invalid("inner dimensions differ: A ", shape_str(a), " has K = ", a.ne[0], ", B ", shape_str(b),
-                " has K = ", b.ne[0]);
-    if (b.ne[2] % a.ne[2] != 0 || b.ne[3] % a.ne[3] != 0)
-        invalid("B ", shape_str(b), " batch dims are not multiples of A ", shape_str(a));
-    if (!dense_rows(a)) invalid("A's rows must be contiguous (nb[0] = ", a.nb[0], ")");
-    expect_f32_output(n, {a.ne[1], b.ne[1], b.ne[2], b.ne[3]});
-}
-
-void run_mul_mat(const Node& n) {
+void run_mul_mat(const Node& n, int n_threads) {
     const sl_tensor& a = n.in(0);
     const sl_tensor& b = n.in(1);
     const int64_t K = a.ne[0], M = a.ne[1], N = b.ne[1], B2 = b.ne[2], B3 = b.ne[3];
@@ -57,7 +42,7 @@ void run_mul_mat(const Node& n) {
     };
     const int64_t total_rows = M * B2 * B3;
     const bool threaded = K * N * total_rows >= kMinWorkForThreads;
-    parallel_for(threaded ? n.n_threads : 1, total_rows, rows);
+    parallel_for(threaded ? n_threads : 1, total_rows, rows);
 }
 
 }  // namespace suanli::reference

@@ -6,12 +6,7 @@
 
 namespace suanli::reference {
 
-void check_rms_norm(const Node& n) {
-    expect_dtype(n.in(0), "src0", {SL_DTYPE_F32});
-    expect_f32_output(n, n.in(0).ne);
-}
-
-void run_rms_norm(const Node& n) {
+void run_rms_norm(const Node& n, int) {
     const sl_tensor& x = n.in(0);
     const float eps = n.param_f32(0);
     std::vector<float> row(static_cast<size_t>(x.ne[0]));

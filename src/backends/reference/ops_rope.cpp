@@ -10,23 +10,7 @@
 
 namespace suanli::reference {
 
-void check_rope(const Node& n) {
-    const sl_tensor& x = n.in(0);
-    const sl_tensor& pos = n.in(1);
-    expect_dtype(x, "src0 (x)", {SL_DTYPE_F32});
-    expect_dtype(pos, "src1 (positions)", {SL_DTYPE_I32});
-    if (x.ne[3] != 1) invalid("x ", shape_str(x), " must be [D, H, T]");
-    expect_shape(pos, "src1 (positions)", {x.ne[2], 1, 1, 1});
-    const int32_t n_rot = n.param_i32(0);
-    if (n_rot < 0 || n_rot % 2 != 0 || n_rot > x.ne[0])
-        invalid("n_rot = ", n_rot, " must be even and in [0, D = ", x.ne[0], "]");
-    const int32_t mode = n.param_i32(1);
-    if (mode != SL_ROPE_ADJACENT && mode != SL_ROPE_HALVES)
-        unsupported("rope mode ", mode, " (known: 0 adjacent, 2 halves)");
-    expect_f32_output(n, x.ne);
-}
-
-void run_rope(const Node& n) {
+void run_rope(const Node& n, int) {
     const sl_tensor& x = n.in(0);
     const sl_tensor& pos = n.in(1);
     const int64_t n_rot = n.param_i32(0);

@@ -1,22 +1,24 @@
-// The checks every node passes before any node of a graph runs: operand
-// indices, tensor layouts and each op's preconditions as backend.h states them.
+#include "backends/host/node_rules.h"
+
 #include <initializer_list>
+#include <string>
 
-#include "backends/cpu/ops.h"
+#include "backends/host/host_buffers.h"
+#include "backends/host/tensor_access.h"
 
-namespace suanli::cpu {
+namespace suanli::host {
 namespace {
 
-std::string shape_str(const sl_tensor& t) {
-    return cat("[", t.ne[0], ", ", t.ne[1], ", ", t.ne[2], ", ", t.ne[3], "]");
-}
-
-void expect_dtype(const sl_tensor& t, const char* what, std::initializer_list<sl_dtype> allowed) {
+void expect_dtype(const sl_tensor& t, const char* what, std::span<const sl_dtype> allowed) {
     for (sl_dtype d : allowed)
         if (t.dtype == d) return;
     std::string names;
     for (sl_dtype d : allowed) names += cat(names.empty() ? "" : ", ", dtype_name(static_cast<DType>(d)));
     unsupported(what, " has dtype ", dtype_name(dtype_of(t)), "; expected one of ", names);
+}
+
+void expect_dtype(const sl_tensor& t, const char* what, std::initializer_list<sl_dtype> allowed) {
+    expect_dtype(t, what, std::span<const sl_dtype>(allowed.begin(), allowed.size()));
 }
 
 void expect_shape(const sl_tensor& t, const char* what, const int64_t (&ne)[4]) {
@@ -25,42 +27,29 @@ void expect_shape(const sl_tensor& t, const char* what, const int64_t (&ne)[4]) 
             invalid(what, " has shape ", shape_str(t), "; expected [", ne[0], ", ", ne[1], ", ", ne[2], ", ", ne[3], "]");
 }
 
-bool is_contiguous(const sl_tensor& t) {
-    int64_t expect = static_cast<int64_t>(traits(dtype_of(t)).block_bytes);
-    if (!is_block_type(t) && t.ne[0] > 1 && t.nb[0] != expect) return false;
-    expect = static_cast<int64_t>(row_bytes(dtype_of(t), t.ne[0]));
-    for (int i = 1; i < SL_MAX_DIMS; ++i) {
-        if (t.ne[i] > 1 && t.nb[i] != expect) return false;
-        expect *= t.ne[i];
-    }
-    return true;
-}
-
+// A non-COPY node writes a dense F32 tensor of its own shape.
 void expect_f32_output(const Node& n, const int64_t (&ne)[4]) {
     if (n.out.dtype != SL_DTYPE_F32) unsupported("output has dtype ", dtype_name(dtype_of(n.out)), "; this op writes F32");
     expect_shape(n.out, "output", ne);
     if (!is_contiguous(n.out)) invalid("output strides are not contiguous (non-COPY nodes write a dense tensor)");
 }
 
-// The weight types this backend multiplies and gathers.
-void expect_weight(const sl_tensor& t, const char* what) {
-    expect_dtype(t, what, {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16, SL_DTYPE_Q8_0, SL_DTYPE_Q4_0});
-}
+// ---- one function per op ----
 
-void check_get_rows(const Node& n) {
+void check_get_rows(const Node& n, std::span<const sl_dtype> weight_types) {
     const sl_tensor& table = n.in(0);
     const sl_tensor& ids = n.in(1);
-    expect_weight(table, "src0 (table)");
+    expect_dtype(table, "src0 (table)", weight_types);
     expect_dtype(ids, "src1 (ids)", {SL_DTYPE_I32});
     if (table.ne[2] != 1 || table.ne[3] != 1) invalid("table ", shape_str(table), " must be [E, R]");
     if (ids.ne[3] != 1) invalid("ids ", shape_str(ids), " must be [N, B2, B3]");
     expect_f32_output(n, {table.ne[0], ids.ne[0], ids.ne[1], ids.ne[2]});
 }
 
-void check_mul_mat(const Node& n) {
+void check_mul_mat(const Node& n, std::span<const sl_dtype> weight_types) {
     const sl_tensor& a = n.in(0);
     const sl_tensor& b = n.in(1);
-    expect_weight(a, "src0 (A)");
+    expect_dtype(a, "src0 (A)", weight_types);
     expect_dtype(b, "src1 (B)", {SL_DTYPE_F32});
     if (a.ne[0] != b.ne[0])
         invalid("inner dimensions differ: A ", shape_str(a), " has K = ", a.ne[0], ", B ", shape_str(b), " has K = ", b.ne[0]);
@@ -70,6 +59,7 @@ void check_mul_mat(const Node& n) {
     expect_f32_output(n, {a.ne[1], b.ne[1], b.ne[2], b.ne[3]});
 }
 
+// ADD and MUL: b repeats along every dimension it divides.
 void check_add_mul(const Node& n) {
     const sl_tensor& a = n.in(0);
     const sl_tensor& b = n.in(1);
@@ -82,6 +72,7 @@ void check_add_mul(const Node& n) {
     expect_f32_output(n, a.ne);
 }
 
+// SCALE, SILU, RMS_NORM: F32 in, F32 of the same shape out.
 void check_unary(const Node& n) {
     expect_dtype(n.in(0), "src0", {SL_DTYPE_F32});
     expect_f32_output(n, n.in(0).ne);
@@ -121,33 +112,43 @@ void check_attention(const Node& n) {
     expect_f32_output(n, q.ne);
 }
 
+// COPY writes into the node's own tensor: its own dtype and strides.
 void check_copy(const Node& n) {
+    // F16 and BF16 sources are an extension of backend.h (which names F32).
     expect_dtype(n.in(0), "src0", {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16});
     expect_dtype(n.out, "destination (the node)", {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16});
     expect_shape(n.out, "destination (the node)", n.in(0).ne);
 }
 
-struct OpCheck {
+struct OpRule {
     const char* name;
-    int n_src;         // operand slots used
+    int n_src;         // operand slots used: src[n_src..] must be -1
     int n_src_needed;  // leading slots that must be present
-    void (*check)(const Node&);
 };
 
-const OpCheck kOps[SL_OP_COUNT] = {
-    {"NONE", 0, 0, nullptr},
-    {"GET_ROWS", 2, 2, check_get_rows},
-    {"MUL_MAT", 2, 2, check_mul_mat},
-    {"ADD", 2, 2, check_add_mul},
-    {"MUL", 2, 2, check_add_mul},
-    {"SCALE", 1, 1, check_unary},
-    {"RMS_NORM", 1, 1, check_unary},
-    {"ROPE", 2, 2, check_rope},
-    {"SILU", 1, 1, check_unary},
-    {"ATTENTION", 4, 3, check_attention},
-    {"COPY", 1, 1, check_copy},
+// Indexed by sl_op.
+const OpRule kOps[SL_OP_COUNT] = {
+    {"NONE", 0, 0},     {"GET_ROWS", 2, 2}, {"MUL_MAT", 2, 2},   {"ADD", 2, 2}, {"MUL", 2, 2},  {"SCALE", 1, 1},
+    {"RMS_NORM", 1, 1}, {"ROPE", 2, 2},     {"SILU", 1, 1}, {"ATTENTION", 4, 3}, {"COPY", 1, 1},
 };
 
+void check_op(const Node& n, std::span<const sl_dtype> weight_types) {
+    switch (n.out.op) {
+        case SL_OP_GET_ROWS: return check_get_rows(n, weight_types);
+        case SL_OP_MUL_MAT: return check_mul_mat(n, weight_types);
+        case SL_OP_ADD:
+        case SL_OP_MUL: return check_add_mul(n);
+        case SL_OP_SCALE:
+        case SL_OP_RMS_NORM:
+        case SL_OP_SILU: return check_unary(n);
+        case SL_OP_ROPE: return check_rope(n);
+        case SL_OP_ATTENTION: return check_attention(n);
+        case SL_OP_COPY: return check_copy(n);
+        default: return;
+    }
+}
+
+// Layout rules every tensor obeys, whatever uses it.
 void check_layout(const sl_tensor& t, const std::string& what) {
     const auto tr = dtype_traits(static_cast<uint32_t>(t.dtype));
     if (t.dtype < 0 || !tr) unsupported(what, " has unknown dtype id ", t.dtype);
@@ -169,12 +170,12 @@ void check_graph_shape(const sl_graph* graph) {
     if (graph->n_tensors > 0 && !graph->tensors) invalid("graph has ", graph->n_tensors, " tensors but no array");
 }
 
-Node check_node(const sl_graph& graph, int32_t index) {
+Node check_node(const sl_graph& graph, int32_t index, std::span<const sl_dtype> weight_types) {
     const sl_tensor& t = graph.tensors[index];
     if (t.op < 0 || t.op >= SL_OP_COUNT) unsupported("op code ", t.op, " is not a standard op");
-    Node node{t, {nullptr, nullptr, nullptr, nullptr}};
+    Node node{t, {nullptr, nullptr, nullptr, nullptr}, index};
     if (t.op == SL_OP_NONE) return node;
-    const OpCheck& op = kOps[t.op];
+    const OpRule& op = kOps[t.op];
     for (int i = 0; i < SL_MAX_SRC; ++i) {
         const int32_t s = t.src[i];
         if (s == -1) {
@@ -187,29 +188,29 @@ Node check_node(const sl_graph& graph, int32_t index) {
         check_layout(*node.src[i], cat("src[", i, "] (tensor ", s, ")"));
     }
     check_layout(t, "the node's tensor");
-    op.check(node);
+    check_op(node, weight_types);
     return node;
 }
 
-uint64_t extent_bytes(const sl_tensor& t) {
-    uint64_t total = 0;
-    auto add = [&](uint64_t v) {
-        if (__builtin_add_overflow(total, v, &total)) invalid("tensor ", shape_str(t), " spans more than 2^64 bytes");
-    };
-    auto mul = [&](uint64_t a, uint64_t b) {
-        uint64_t r;
-        if (__builtin_mul_overflow(a, b, &r)) invalid("tensor ", shape_str(t), " spans more than 2^64 bytes");
-        return r;
-    };
-    const DTypeTraits& tr = traits(dtype_of(t));
-    if (is_block_type(t)) {
-        add(mul(static_cast<uint64_t>(t.ne[0] / tr.block_elements), tr.block_bytes));
-    } else {
-        add(tr.block_bytes);
-        add(mul(static_cast<uint64_t>(t.ne[0] - 1), static_cast<uint64_t>(t.nb[0])));
-    }
-    for (int i = 1; i < SL_MAX_DIMS; ++i) add(mul(static_cast<uint64_t>(t.ne[i] - 1), static_cast<uint64_t>(t.nb[i])));
-    return total;
+void check_supported(const sl_graph* graph, int32_t index, std::span<const sl_dtype> weight_types) {
+    check_graph_shape(graph);
+    if (index < 0 || index >= graph->n_tensors)
+        invalid("node ", index, " is out of range (the graph has ", graph->n_tensors, " tensors)");
+    in_node(*graph, index, [&] { check_node(*graph, index, weight_types); });
 }
 
-}  // namespace suanli::cpu
+std::vector<Node> check_graph(const sl_graph* graph, std::span<const sl_dtype> weight_types, const HostBuffers& memory) {
+    check_graph_shape(graph);
+    std::vector<Node> nodes;
+    for (int32_t i = 0; i < graph->n_tensors; ++i) {
+        if (graph->tensors[i].op == SL_OP_NONE) continue;
+        nodes.push_back(in_node(*graph, i, [&] {
+            Node node = check_node(*graph, i, weight_types);
+            memory.check_node_memory(node);
+            return node;
+        }));
+    }
+    return nodes;
+}
+
+}  // namespace suanli::host

@@ -1,0 +1,53 @@
+// Buffers in host memory, the buffer half of the ABI table for a backend whose
+// device reads host memory: alloc, wrap (from_host), free, write, read, and the
+// check that a tensor lies inside a live buffer. An sl_tensor's addr is a plain
+// host pointer into one of these buffers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "backends/host/handles.h"
+#include "backends/host/node_rules.h"
+#include "suanli/backend.h"
+
+namespace suanli::host {
+
+struct HostBuffer {
+    std::byte* data = nullptr;
+    uint64_t size = 0;
+    bool owned = false;      // allocated here (freed here) or wrapped host memory
+    bool read_only = false;  // wrapped host memory: the backend only reads it
+
+    HostBuffer() = default;
+    HostBuffer(const HostBuffer&) = delete;
+    HostBuffer& operator=(const HostBuffer&) = delete;
+    ~HostBuffer();
+};
+
+// The live buffers of one backend. Every function throws OpError on a bad call.
+class HostBuffers {
+public:
+    // fill: the byte every new buffer is filled with, or none (contents
+    // unspecified, as the standard allows, and no page is touched up front).
+    explicit HostBuffers(std::optional<std::byte> fill) : fill_(fill) {}
+
+    void alloc(uint64_t size, sl_buffer* out, uint64_t* base);
+    void from_host(const void* ptr, uint64_t size, sl_buffer* out, uint64_t* base);
+    void free(sl_buffer handle) { buffers_.destroy(handle); }
+    void write(sl_buffer handle, uint64_t offset, const void* src, uint64_t size);
+    void read(sl_buffer handle, uint64_t offset, void* dst, uint64_t size) const;
+
+    // The node's bytes lie in one writable live buffer, each operand's in one live buffer.
+    void check_node_memory(const Node& node) const;
+
+private:
+    void check_memory(const sl_tensor& t, const std::string& what, bool written) const;
+    void add(std::unique_ptr<HostBuffer> buffer, sl_buffer* out, uint64_t* base);
+
+    std::optional<std::byte> fill_;
+    Handles<HostBuffer> buffers_;
+};
+
+}  // namespace suanli::host
