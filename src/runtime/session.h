@@ -22,6 +22,9 @@ public:
     std::span<const float> decode(std::span<const int32_t> tokens, bool all_logits = false);
 
     void reset() { n_past_ = 0; }
+    // Keeps the first n tokens and forgets the rest: the next decode overwrites
+    // the KV slots after them (a chat reuses the prefix it shares with its last prompt).
+    void truncate(int64_t n) { n_past_ = n < 0 ? 0 : (n < n_past_ ? n : n_past_); }
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return kv_.n_ctx(); }
     const Model& model() const { return model_; }
