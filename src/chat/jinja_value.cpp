@@ -1,5 +1,7 @@
 #include "chat/jinja_value.h"
 
+#include "core/json_string.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -47,30 +49,6 @@ void append_quoted_repr(std::string& out, const std::string& s) {
     out.push_back(q);
 }
 
-void append_json_string(std::string& out, const std::string& s) {
-    out.push_back('"');
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (u < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", u);
-                    out += buf;
-                } else {
-                    out.push_back(c);  // ensure_ascii=False: UTF-8 passes through
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 void append_repr(std::string& out, const Value& v);
 

@@ -11,6 +11,7 @@
 #include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/json_string.h"
 #include "core/device.h"
 #include "core/error.h"
 
@@ -103,28 +104,6 @@ void print_table(const std::vector<BackendReport>& reports) {
     }
 }
 
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += ch;  // UTF-8 passes through
-                }
-        }
-    }
-    return out + "\"";
-}
 
 std::string json_list(const std::vector<std::string>& words) {
     std::string out = "[";

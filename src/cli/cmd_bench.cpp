@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
+#include "core/json_string.h"
 #include "core/device.h"
 #include "models/model.h"
 #include "runtime/bench.h"
@@ -42,15 +43,6 @@ std::string main_weight_type(const Model& model, int64_t& parameters, uint64_t& 
     return best;
 }
 
-std::string json_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) continue;
-        out += c;
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -109,11 +101,11 @@ int cmd_bench(std::span<const std::string_view> args) {
         std::printf("[\n");
         for (size_t i = 0; i < results.size(); ++i) {
             const BenchResult& r = results[i];
-            std::printf("  {\"model\": \"%s\", \"type\": \"%s\", \"size_bytes\": %llu, \"params\": %lld, "
+            std::printf("  {\"model\": %s, \"type\": \"%s\", \"size_bytes\": %llu, \"params\": %lld, "
                         "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, "
                         "\"repetitions\": %d, \"tokens_per_s\": %.4f, \"stddev\": %.4f, \"gb_per_s\": %.4f, "
                         "\"bandwidth_gb_per_s\": %.4f, \"samples_tokens_per_s\": [",
-                        json_escape(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
+                        json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
                         static_cast<long long>(parameters), device.backend().name, threads, r.test.name.c_str(),
                         static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen), reps, r.mean,
                         r.stddev, r.gb_per_s, bandwidth);

@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
+#include "cli/sampling_options.h"
 #include "core/device.h"
 #include "models/model.h"
 #include "runtime/chat_session.h"
@@ -134,7 +134,6 @@ int cmd_chat(std::span<const std::string_view> args) {
     int32_t threads = default_thread_count();
     int32_t ctx_size = 0;
     GenerateOptions gen;
-    uint64_t seed = 0;
 
     OptionParser p("suanli chat", "Chat with a model through its chat template: lines from stdin, replies to stdout.");
     p.option("-m,--model", &model_path, "PATH", "GGUF model file or Hugging Face model directory (default: the bundled stories260K)");
@@ -144,13 +143,7 @@ int cmd_chat(std::span<const std::string_view> args) {
     p.option("-n,--n-predict", &gen.max_tokens, "N", "most tokens per reply; -1 = until end of turn or a full context", -1);
     p.option("-c,--ctx-size", &ctx_size, "N", "context size in tokens (default: the model's, at most 4096)", 0);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
-    p.option("--temp", &gen.sampling.temperature, "T", "temperature; 0 = greedy", 0.0f, 100.0f);
-    p.option("--top-k", &gen.sampling.top_k, "K", "keep the K most likely tokens; 0 = off", 0);
-    p.option("--top-p", &gen.sampling.top_p, "P", "keep the smallest set with probability >= P; 1 = off", 0.0f, 1.0f);
-    p.option("--min-p", &gen.sampling.min_p, "M", "drop tokens below M times the top probability; 0 = off", 0.0f, 1.0f);
-    p.option("--repeat-penalty", &gen.sampling.repeat_penalty, "R", "penalise recently seen tokens; 1 = off", 0.0f, 100.0f);
-    p.option("--repeat-last-n", &gen.sampling.repeat_last_n, "N", "how many recent tokens the penalty considers", 0);
-    p.option("--seed", &seed, "S", "random seed (default: a new one each run, printed at the end)");
+    add_sampling_options(p, gen.sampling);
     add_backend_options(p, backend);
     p.epilog(cat("Commands, typed at the prompt:\n", kCommandHelp,
                  "\nExamples:\n  suanli chat -m model.gguf\n  suanli chat -m model.gguf --system \"Answer briefly.\" --temp 0\n"
@@ -162,8 +155,7 @@ int cmd_chat(std::span<const std::string_view> args) {
     }
     if (!template_file.empty() && !template_name.empty())
         throw UsageError("give --chat-template or --chat-template-name, not both");
-    if (!p.was_set("--seed")) seed = std::random_device{}();
-    gen.sampling.seed = seed;
+    finish_sampling_options(p, gen.sampling);
 
     Device device(resolve_backend(backend), 0, threads);
     const std::unique_ptr<Model> model = Model::load(model_path, device);
@@ -270,7 +262,7 @@ int cmd_chat(std::span<const std::string_view> args) {
                  static_cast<long long>(n_replies), static_cast<long long>(n_prompt_decoded),
                  static_cast<long long>(n_prompt_reused), prompt_seconds > 0 ? n_prompt_decoded / prompt_seconds : 0.0,
                  static_cast<long long>(n_generated), generate_seconds > 0 ? n_generated / generate_seconds : 0.0,
-                 static_cast<unsigned long long>(seed));
+                 static_cast<unsigned long long>(gen.sampling.seed));
     return code;
 }
 

@@ -1,12 +1,12 @@
 // suanli run: generate text from a prompt, streaming it to stdout.
 #include <chrono>
 #include <cstdio>
-#include <random>
 
 #include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
+#include "cli/sampling_options.h"
 #include "core/device.h"
 #include "models/model.h"
 #include "runtime/generate.h"
@@ -24,7 +24,6 @@ int cmd_run(std::span<const std::string_view> args) {
     int32_t ctx_size = 0;
     bool ignore_eos = false, no_echo = false;
     GenerateOptions gen;
-    uint64_t seed = 0;
 
     OptionParser p("suanli run", "Generate text from a prompt and stream it to stdout.");
     p.option("-m,--model", &model_path, "PATH", "GGUF model file or Hugging Face model directory (default: the bundled stories260K)");
@@ -33,13 +32,7 @@ int cmd_run(std::span<const std::string_view> args) {
     p.option("-n,--n-predict", &gen.max_tokens, "N", "tokens to generate; -1 = until end of text or a full context", -1);
     p.option("-c,--ctx-size", &ctx_size, "N", "context size in tokens (default: the model's, at most 4096)", 0);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
-    p.option("--temp", &gen.sampling.temperature, "T", "temperature; 0 = greedy", 0.0f, 100.0f);
-    p.option("--top-k", &gen.sampling.top_k, "K", "keep the K most likely tokens; 0 = off", 0);
-    p.option("--top-p", &gen.sampling.top_p, "P", "keep the smallest set with probability >= P; 1 = off", 0.0f, 1.0f);
-    p.option("--min-p", &gen.sampling.min_p, "M", "drop tokens below M times the top probability; 0 = off", 0.0f, 1.0f);
-    p.option("--repeat-penalty", &gen.sampling.repeat_penalty, "R", "penalise recently seen tokens; 1 = off", 0.0f, 100.0f);
-    p.option("--repeat-last-n", &gen.sampling.repeat_last_n, "N", "how many recent tokens the penalty considers", 0);
-    p.option("--seed", &seed, "S", "random seed (default: a new one each run, printed at the end)");
+    add_sampling_options(p, gen.sampling);
     p.flag("--ignore-eos", &ignore_eos, "keep generating past the end-of-text token");
     p.flag("--no-echo", &no_echo, "print only the generated text, not the prompt");
     add_backend_options(p, backend);
@@ -49,8 +42,7 @@ int cmd_run(std::span<const std::string_view> args) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
-    if (!p.was_set("--seed")) seed = std::random_device{}();
-    gen.sampling.seed = seed;
+    finish_sampling_options(p, gen.sampling);
     gen.ignore_eos = ignore_eos;
     if (!prompt_file.empty()) prompt = read_text_file(prompt_file);
 
@@ -78,7 +70,7 @@ int cmd_run(std::span<const std::string_view> args) {
     std::fprintf(stderr, "prompt: %lld tokens, %.1f tokens/s | generated: %zu tokens, %.1f tokens/s | seed %llu\n",
                  static_cast<long long>(r.prompt_tokens), r.prompt_seconds > 0 ? r.prompt_tokens / r.prompt_seconds : 0.0,
                  r.tokens.size(), r.generate_seconds > 0 ? n_gen / r.generate_seconds : 0.0,
-                 static_cast<unsigned long long>(seed));
+                 static_cast<unsigned long long>(gen.sampling.seed));
     return 0;
 }
 
