@@ -36,6 +36,11 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null &&
   cmake --build build -j"$jobs" || { failed=$((failed + 1)); finish; }
 run_ctest build
 
+echo "== Conformance of every built-in backend"
+for backend in $(build/suanli backends --format json | sed -n 's/.*"name": *"\([a-z0-9_-]*\)".*"abi_version".*/\1/p'); do
+  if build/suanli conformance --backend "$backend"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+
 [ "${SUANLI_TEST_QUICK:-0}" = 1 ] && finish
 
 echo "== AddressSanitizer + UBSan: parser and unit tests"

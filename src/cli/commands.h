@@ -9,8 +9,10 @@
 namespace suanli {
 
 int cmd_run(std::span<const std::string_view> args);
+int cmd_chat(std::span<const std::string_view> args);
 int cmd_info(std::span<const std::string_view> args);
 int cmd_quantize(std::span<const std::string_view> args);
+int cmd_convert(std::span<const std::string_view> args);
 int cmd_backends(std::span<const std::string_view> args);
 int cmd_perplexity(std::span<const std::string_view> args);
 int cmd_bench(std::span<const std::string_view> args);

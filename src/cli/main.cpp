@@ -29,8 +29,10 @@ struct Command {
 // A new command: a cmd_<name>.cpp, its declaration in commands.h, and a row here.
 constexpr Command kCommands[] = {
     {"run", "generate text from a prompt", cmd_run},
+    {"chat", "chat with a model through its chat template", cmd_chat},
     {"info", "print a GGUF file's metadata and tensors", cmd_info},
     {"quantize", "convert a model's weights to Q8_0, Q4_K_M, ...", cmd_quantize},
+    {"convert", "convert a Hugging Face model directory to GGUF (f16, q8_0, q4_k_m, ...)", cmd_convert},
     {"backends", "list the backends, their devices and op coverage", cmd_backends},
     {"bench", "measure prompt and generation speed and memory bandwidth", cmd_bench},
     {"synth", "write a random-weight model with a real shape (TinyLlama, ...) for benchmarks", cmd_synth},

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "models/model.h"
 #include "runtime/session.h"
+#include "model_test_util.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
@@ -20,35 +21,16 @@ namespace suanli {
 namespace {
 
 using nlohmann::json;
+using test::argmax;
+using test::LoadedModel;
 
-json read_json(const std::string& rel) {
-    std::ifstream in(test::shared(rel));
-    if (!in) throw std::runtime_error("cannot read " + test::shared(rel).string());
-    return json::parse(in);
-}
+json read_json(const std::string& rel) { return test::read_json(test::shared(rel)); }
 
 std::string hex_to_bytes(const std::string& hex) {
     std::string out;
     for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
     return out;
 }
-
-int32_t argmax(std::span<const float> v) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < static_cast<int32_t>(v.size()); ++i)
-        if (v[i] > v[best]) best = i;
-    return best;
-}
-
-struct LoadedModel {
-    Device device{reference_backend(), 0, 1};
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-    explicit LoadedModel(const std::string& rel) {
-        model = Model::load(test::shared(rel), device);
-        tokenizer = load_tokenizer(*model);
-    }
-};
 
 // For one reference case: the prompt tokenizes to prompt_ids; each greedy step's
 // argmax equals llama.cpp's, and the logits of its top-k ids agree within `tol`.
@@ -82,14 +64,14 @@ void check_case(LoadedModel& m, const json& c, const char* steps_key, double tol
 }
 
 TEST(Stories260K, GreedyTokensAndTopLogitsMatchLlamaCpp) {
-    LoadedModel m("models/stories260K.gguf");
+    LoadedModel m(test::shared("models/stories260K.gguf"));
     const json ref = read_json("reference/greedy.json");
     ASSERT_EQ(ref["cases"].size(), 12u);
     for (const json& c : ref["cases"]) check_case(m, c, "top5", 1e-3);
 }
 
 TEST(Stories260K, FullLogitVectorsMatchLlamaCpp) {
-    LoadedModel m("models/stories260K.gguf");
+    LoadedModel m(test::shared("models/stories260K.gguf"));
     const json ref = read_json("reference/logits.json");
     ASSERT_EQ(ref["cases"].size(), 4u);
     for (const json& c : ref["cases"]) {
@@ -105,7 +87,7 @@ TEST(Stories260K, FullLogitVectorsMatchLlamaCpp) {
 }
 
 TEST(Stories260K, TokenByTokenPromptEqualsOneBatch) {
-    LoadedModel m("models/stories260K.gguf");
+    LoadedModel m(test::shared("models/stories260K.gguf"));
     const auto prompt = m.tokenizer->encode("Lily wanted to play in the park", true, true);
     Session batch(*m.model, m.device, 64), single(*m.model, m.device, 64);
     const std::span<const float> batch_logits = batch.decode(prompt);
@@ -117,20 +99,20 @@ TEST(Stories260K, TokenByTokenPromptEqualsOneBatch) {
 }
 
 TEST(LlamaTinyRandom, MatchesLlamaCpp) {
-    LoadedModel m("models/llama-tiny-random.gguf");
+    LoadedModel m(test::shared("models/llama-tiny-random.gguf"));
     EXPECT_EQ(m.model->config().n_vocab, 32000);
     const json ref = read_json("reference/llama_tiny.json");
     for (const json& c : ref["cases"]) check_case(m, c, "top10_per_step", 2e-3);
 }
 
 TEST(Qwen2TinyRandom, MatchesLlamaCpp) {
-    LoadedModel m("models/qwen2-tiny-random.gguf");
+    LoadedModel m(test::shared("models/qwen2-tiny-random.gguf"));
     const json ref = read_json("reference/qwen2_tiny.json");
     for (const json& c : ref["cases"]) check_case(m, c, "top10_per_step", 2e-3);
 }
 
 TEST(Session, RejectsOutOfRangeTokensAndFullContext) {
-    LoadedModel m("models/stories260K.gguf");
+    LoadedModel m(test::shared("models/stories260K.gguf"));
     Session session(*m.model, m.device, 4);
     const std::vector<int32_t> bad{1, 512};
     EXPECT_THROW(session.decode(bad), Error);

@@ -23,6 +23,7 @@
 #include "run_process.h"
 #include "runtime/session.h"
 #include "suanli/backend.h"
+#include "model_test_util.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
@@ -30,30 +31,11 @@ namespace suanli {
 namespace {
 
 using nlohmann::json;
+using test::argmax;
+using test::hf_name;
+using test::read_json;
+using Loaded = test::LoadedModel;
 namespace fs = std::filesystem;
-
-json read_json(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    return json::parse(in);
-}
-
-int32_t argmax(std::span<const float> v) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < static_cast<int32_t>(v.size()); ++i)
-        if (v[i] > v[best]) best = i;
-    return best;
-}
-
-struct Loaded {
-    Device device{reference_backend(), 0, 1};
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-    explicit Loaded(const fs::path& path, bool with_tokenizer = true) {
-        model = Model::load(path, device);
-        if (with_tokenizer) tokenizer = load_tokenizer(*model);
-    }
-};
 
 // Runs the prompt and then `generated` one token at a time through both
 // models: every logit vector agrees within `tol`, and `b`'s argmax is the
@@ -135,24 +117,6 @@ TEST(HfStories260K, TokenizerAgreesWithTheGgufOnOtherText) {
 }
 
 // ---- HF directories written from the tiny random GGUF models ------------------
-
-std::string hf_name(const std::string& gguf) {
-    static const std::map<std::string, std::string> global{
-        {"token_embd.weight", "model.embed_tokens.weight"},
-        {"output_norm.weight", "model.norm.weight"},
-        {"output.weight", "lm_head.weight"}};
-    static const std::map<std::string, std::string> layer{
-        {"attn_norm.weight", "input_layernorm.weight"},      {"attn_q.weight", "self_attn.q_proj.weight"},
-        {"attn_k.weight", "self_attn.k_proj.weight"},        {"attn_v.weight", "self_attn.v_proj.weight"},
-        {"attn_q.bias", "self_attn.q_proj.bias"},            {"attn_k.bias", "self_attn.k_proj.bias"},
-        {"attn_v.bias", "self_attn.v_proj.bias"},            {"attn_output.weight", "self_attn.o_proj.weight"},
-        {"ffn_norm.weight", "post_attention_layernorm.weight"}, {"ffn_gate.weight", "mlp.gate_proj.weight"},
-        {"ffn_up.weight", "mlp.up_proj.weight"},             {"ffn_down.weight", "mlp.down_proj.weight"}};
-    if (auto it = global.find(gguf); it != global.end()) return it->second;
-    const size_t dot = gguf.find('.', 4);  // "blk.N.rest"
-    const std::string n = gguf.substr(4, dot - 4), rest = gguf.substr(dot + 1);
-    return "model.layers." + n + "." + layer.at(rest);
-}
 
 // llama.cpp's converter permutes HF's Q/K rows per head, (2, D/2) -> (D/2, 2),
 // so that adjacent-pair RoPE computes rotate_half; this undoes it.
