@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/backend_options.h"
 #include "cli/options.h"
 #include "convert/hf_to_gguf.h"
 #include "core/error.h"
@@ -42,6 +43,8 @@ int cmd_convert(std::span<const std::string_view> args) {
     p.positional("OUT", &out, "GGUF file to write (replaced atomically)");
     p.option("--type", &type_name, "TYPE", cat("output type: ", convert_type_names()));
     p.option("-t,--threads", &threads, "N", "threads converting rows", 1, 1024);
+    BackendOptions backend;  // accepted on every command; this one runs no backend
+    add_backend_options(p, backend);
     p.epilog(
         "Architectures: LlamaForCausalLM, MistralForCausalLM (written as llama) and Qwen2ForCausalLM.\n"
         "As llama.cpp's convert_hf_to_gguf.py: llama.cpp's tensor names and keys, Q/K rows permuted for\n"
@@ -55,6 +58,7 @@ int cmd_convert(std::span<const std::string_view> args) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
+    resolve_backend(backend);  // a bad --backend or plugin fails here, as it would elsewhere
     const std::optional<ConvertType> type = find_convert_type(type_name);
     if (!type) throw UsageError(cat("unknown --type '", type_name, "'; valid types: ", convert_type_names()));
     if (!std::filesystem::exists(dir)) fail("cannot open ", dir, ": no such directory");

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/backend_options.h"
 #include "cli/options.h"
 #include "core/error.h"
 #include "quantize/quantize.h"
@@ -47,6 +48,8 @@ int cmd_quantize(std::span<const std::string_view> args) {
     p.positional("OUT", &out, "GGUF file to write (replaced atomically)");
     p.positional("TYPE", &type_name, cat("one of ", quant_type_names(), " (any case)"));
     p.option("-t,--threads", &threads, "N", "threads converting rows", 1, 1024);
+    BackendOptions backend;  // accepted on every command; this one runs no backend
+    add_backend_options(p, backend);
     p.epilog(
         "Only weight matrices are converted; norms, biases and other 1-D tensors keep their type.\n"
         "As llama.cpp does in the quantized types: output.weight (token_embd.weight when the two are\n"
@@ -62,6 +65,7 @@ int cmd_quantize(std::span<const std::string_view> args) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
+    resolve_backend(backend);  // a bad --backend or plugin fails here, as it would elsewhere
     const std::optional<QuantType> type = find_quant_type(type_name);
     if (!type) throw UsageError(cat("unknown TYPE '", type_name, "'; valid types: ", quant_type_names()));
     if (!std::filesystem::exists(in)) fail("cannot open ", in, ": no such file");

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/backend_options.h"
 #include "cli/options.h"
 #include "models/synthetic.h"
 
@@ -51,6 +52,8 @@ int cmd_synth(std::span<const std::string_view> args) {
     p.option("--context", &context, "N", "context length written to the metadata (0: the shape's, else 4096)", 1, 1 << 24);
     p.flag("--tied", &tied, "no output.weight: the output layer reuses the token embedding");
     p.flag("-q,--quiet", &quiet, "print nothing on success");
+    BackendOptions backend;  // accepted on every command; this one runs no backend
+    add_backend_options(p, backend);
     p.epilog(
         "Shapes: tinyllama (dim 2048, 22 layers, 32/4 heads, FFN 5632, vocab 32000, llama-spm),\n"
         "llama3.2-1b (2048, 16 layers, 32/8 heads, FFN 8192, vocab 128256 = gpt-2 padded, rope 5e5, tied),\n"
@@ -67,6 +70,7 @@ int cmd_synth(std::span<const std::string_view> args) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
+    resolve_backend(backend);  // a bad --backend or plugin fails here, as it would elsewhere
     if (out_path.empty()) throw UsageError("missing -o PATH, the file to write");
 
     SyntheticShape shape;
