@@ -2,7 +2,6 @@
 // pieces, pre-tokenizer names, errors and speed.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <thread>
 
 #include "core/error.h"
@@ -156,31 +155,6 @@ TEST(Threads, ConcurrentEncodeAgrees) {
         for (const auto& g : got) EXPECT_EQ(g, expected) << vocab;
     }
 }
-
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-// A 10 KB text must tokenize in well under 100 ms.
-TEST(Speed, TenKilobytes) {
-    std::string text;
-    const std::string line = "Once upon a time, in a café far away, 42 children—and one 🦙—said: \"Hello, world!\"\n";
-    while (text.size() < 10000) text += line;
-    for (const char* vocab : {"vocab/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-llama-spm.gguf"}) {
-        const Tokenizer& tok = shared_tokenizer(vocab);
-        tok.encode(text, true, true);  // warm up
-        const auto t0 = std::chrono::steady_clock::now();
-        const std::vector<int32_t> ids = tok.encode(text, true, true);
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        EXPECT_LT(ms, 100.0) << vocab;
-        EXPECT_GT(ids.size(), 1000u);
-        // One long word (no spaces) must not be quadratic either.
-        const std::string word(10000, 'q');
-        const auto t1 = std::chrono::steady_clock::now();
-        tok.encode(word, false, false);
-        const double ms_word = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
-        EXPECT_LT(ms_word, 100.0) << vocab;
-        std::printf("%s: 10 KB text %.2f ms (%zu tokens), 10 KB word %.2f ms\n", vocab, ms, ids.size(), ms_word);
-    }
-}
-#endif
 
 }  // namespace
 }  // namespace suanli::test
