@@ -1,7 +1,7 @@
 // Mat-vec (and small mat-mat) throughput of the cpu backend next to the
 // reference backend, through the C ABI, for TinyLlama-sized weights.
 //
-//   bench_cpu_matvec [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference]
+//   bench_cpu_matvec [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference] [--dtypes q8_0,q4_0]
 //
 // For each weight dtype and shape it prints the median time of one MUL_MAT and
 // the bandwidth achieved reading the weights (weight bytes / time), with the
@@ -10,6 +10,7 @@
 // weights come from memory, not cache: successive runs cycle through copies of
 // the weight matrix totalling --footprint-mb (0: one copy, cache-warm). SUANLI_CPU_ISA=scalar|avx2|avx512
 // picks the cpu backend's kernel path.
+#include <cctype>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,11 @@
 #include "suanli/backend.h"
 
 namespace {
+
+std::string lower(std::string s) {
+    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+}
 
 using namespace suanli;
 
@@ -133,6 +139,7 @@ int main(int argc, char** argv) {
     std::vector<int> threads{1, 2}, ns{1};
     double peak = 30.0, footprint = 1024.0;
     bool reference = true;
+    std::string only;  // --dtypes q8_0,q4_0: only these (names as printed, any case)
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
@@ -141,8 +148,9 @@ int main(int argc, char** argv) {
         else if (a == "--peak-gbs" && i + 1 < argc) peak = std::atof(argv[++i]);
         else if (a == "--footprint-mb" && i + 1 < argc) footprint = std::atof(argv[++i]);
         else if (a == "--no-reference") reference = false;
+        else if (a == "--dtypes" && i + 1 < argc) only = "," + lower(argv[++i]) + ",";
         else {
-            std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference] [--dtypes q8_0,q4_0]\n", argv[0]);
             return 2;
         }
     }
@@ -152,7 +160,8 @@ int main(int argc, char** argv) {
                 "ref ms", "GB/s", "speedup");
     const DType dtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
     const int64_t shapes[][2] = {{2048, 5632}, {5632, 2048}};
-    for (DType dt : dtypes)
+    for (DType dt : dtypes) {
+        if (!only.empty() && only.find("," + lower(std::string(dtype_name(dt))) + ",") == std::string::npos) continue;
         for (const auto& sh : shapes)
             for (int n : ns)
                 for (int t : threads) {
@@ -173,5 +182,6 @@ int main(int argc, char** argv) {
                     else std::printf("%9s %7s | %7s\n", "-", "-", "-");
                     std::fflush(stdout);
                 }
+    }
     return 0;
 }

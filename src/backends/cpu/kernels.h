@@ -18,15 +18,19 @@ struct BlockQ8A {
 };
 static_assert(sizeof(BlockQ8A) == 36);
 
-// Up to this many B columns share one pass over a weight row.
+// Up to this many B columns share one pass over a weight row: kMaxCols for
+// float weights (two accumulators per column), kMaxQuantCols for Q8_0/Q4_0
+// (one accumulator per column, and each weight block is unpacked once for all
+// of them, so more columns per pass means fewer unpacks and weight reads).
 inline constexpr int kMaxCols = 4;
+inline constexpr int kMaxQuantCols = 8;
 
 struct Kernels {
     Isa isa;
     // out[c] = dot(weight row w of K elements, cols[c][0..K)) for c < nc (1..kMaxCols).
     // Indexed by FloatWeight below; K is any count >= 1.
     void (*dot_float[3])(const void* w, const float* const* cols, int nc, int64_t K, float* out);
-    // out[c] = dot(weight row w of nblocks blocks, cols[c][0..nblocks)) for c < nc.
+    // out[c] = dot(weight row w of nblocks blocks, cols[c][0..nblocks)) for c < nc (1..kMaxQuantCols).
     void (*dot_q8_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
     void (*dot_q4_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
 };

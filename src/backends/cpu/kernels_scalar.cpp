@@ -47,7 +47,7 @@ void dot_float(const void* w, const float* const* cols, int nc, int64_t K, float
 // Weight blocks decoded to int8, then exact integer dots per block, scaled in float.
 template <int Bytes, void (*Decode)(const unsigned char*, int8_t*, float*)>
 void dot_quant(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out) {
-    float acc[kMaxCols] = {};
+    float acc[kMaxQuantCols] = {};
     const auto* p = static_cast<const unsigned char*>(w);
     int8_t q[32];
     for (int64_t i = 0; i < nblocks; ++i, p += Bytes) {

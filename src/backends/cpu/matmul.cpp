@@ -6,7 +6,7 @@
 // an exact integer dot product scaled in float. K-quant weights (Q4_K, Q5_K,
 // Q6_K) have no kernel of their own yet: each row is dequantized to F32 and
 // goes through the F32 kernel, correct but not as fast as it could be. Output rows are split across
-// the threads; a weight row is read once for up to kMaxCols columns, and
+// the threads; a weight row is read once for up to kMaxCols columns (kMaxQuantCols for Q8_0/Q4_0), and
 // kRowBlock rows are swept per column tile so the tile stays in cache.
 // Every output element is computed by the same kernel call whichever thread
 // runs it, so the result does not depend on the thread count.
@@ -68,18 +68,19 @@ void run_mul_mat(Context& ctx, const Node& n) {
     auto* out = reinterpret_cast<float*>(n.out.addr);
     const int64_t total_rows = M * B2 * B3;  // output row r is (m, i2, i3), r = (i3 * B2 + i2) * M + m
     const int64_t min_rows = std::max<int64_t>(1, kMinWorkPerThread / std::max<int64_t>(K * N, 1));
+    const int64_t tile = quantized ? kMaxQuantCols : kMaxCols;  // columns per weight-row pass
     ctx.pool.parallel_for(total_rows, min_rows, [&](int64_t first, int64_t last) {
         std::vector<float> dequantized(k_quant ? static_cast<size_t>(K) : 0);
         for (int64_t r0 = first; r0 < last; r0 += kRowBlock) {
             const int64_t r1 = std::min(last, r0 + kRowBlock);
-            for (int64_t c0 = 0; c0 < N; c0 += kMaxCols) {
-                const int nc = static_cast<int>(std::min<int64_t>(kMaxCols, N - c0));
+            for (int64_t c0 = 0; c0 < N; c0 += tile) {
+                const int nc = static_cast<int>(std::min<int64_t>(tile, N - c0));
                 for (int64_t r = r0; r < r1; ++r) {
                     const int64_t m = r % M, i2 = (r / M) % B2, i3 = r / (M * B2);
                     const void* w = row_ptr(a, m, i2 / r2, i3 / r3);
-                    float res[kMaxCols];
+                    float res[kMaxQuantCols];
                     if (quantized) {
-                        const BlockQ8A* cols[kMaxCols];
+                        const BlockQ8A* cols[kMaxQuantCols];
                         for (int c = 0; c < nc; ++c) cols[c] = qcols + ((i3 * B2 + i2) * N + c0 + c) * nblocks;
                         (a.dtype == SL_DTYPE_Q8_0 ? kern.dot_q8_0 : kern.dot_q4_0)(w, cols, nc, nblocks, res);
                     } else {

@@ -106,14 +106,14 @@ inline __m256i block_q4_0(const unsigned char* p, float* d) {
 template <int NC, int Bytes, __m256i (*Block)(const unsigned char*, float*)>
 void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t nblocks, float* out) {
     __m256 acc[NC];
-    #pragma GCC unroll 4
+    #pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t i = 0; i < nblocks; ++i, w += Bytes) {
         float d;
         const __m256i q = Block(w, &d);
         const __m256i aq = _mm256_sign_epi8(q, q);
-        #pragma GCC unroll 4
+        #pragma GCC unroll 8
         for (int c = 0; c < NC; ++c) {
             const BlockQ8A& b = cols[c][i];
             const __m256i bq = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), q);
@@ -121,7 +121,7 @@ void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t n
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * b.d), _mm256_cvtepi32_ps(dot), acc[c]);
         }
     }
-    #pragma GCC unroll 4
+    #pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) out[c] = hsum(acc[c]);
 }
 
@@ -132,7 +132,11 @@ void dot_quant(const void* wv, const BlockQ8A* const* cols, int nc, int64_t nblo
         case 1: return dot_quant_nc<1, Bytes, Block>(w, cols, nblocks, out);
         case 2: return dot_quant_nc<2, Bytes, Block>(w, cols, nblocks, out);
         case 3: return dot_quant_nc<3, Bytes, Block>(w, cols, nblocks, out);
-        default: return dot_quant_nc<4, Bytes, Block>(w, cols, nblocks, out);
+        case 4: return dot_quant_nc<4, Bytes, Block>(w, cols, nblocks, out);
+        case 5: return dot_quant_nc<5, Bytes, Block>(w, cols, nblocks, out);
+        case 6: return dot_quant_nc<6, Bytes, Block>(w, cols, nblocks, out);
+        case 7: return dot_quant_nc<7, Bytes, Block>(w, cols, nblocks, out);
+        default: return dot_quant_nc<8, Bytes, Block>(w, cols, nblocks, out);
     }
 }
 

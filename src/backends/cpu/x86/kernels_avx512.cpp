@@ -109,7 +109,7 @@ template <int NC, int Bytes, __m256i (*Block)(const unsigned char*), __m512i (*P
 void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t nblocks, float* out) {
     __m512 acc[NC];
     __m256 tail[NC];
-    #pragma GCC unroll 4
+    #pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
         acc[c] = _mm512_setzero_ps();
         tail[c] = _mm256_setzero_ps();
@@ -120,7 +120,7 @@ void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t n
         const __m512i q = Pair(w);
         const __m512i aq = _mm512_abs_epi8(q);
         const __mmask64 neg = _mm512_movepi8_mask(q);
-        #pragma GCC unroll 4
+        #pragma GCC unroll 8
         for (int c = 0; c < NC; ++c) {
             const BlockQ8A& b0 = cols[c][i];
             const BlockQ8A& b1 = cols[c][i + 1];
@@ -135,7 +135,7 @@ void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t n
         const float d = half(w);
         const __m256i q = Block(w);
         const __m256i aq = _mm256_sign_epi8(q, q);
-        #pragma GCC unroll 4
+        #pragma GCC unroll 8
         for (int c = 0; c < NC; ++c) {
             const BlockQ8A& b = cols[c][i];
             const __m256i sb = _mm256_sign_epi8(act(b), q);
@@ -143,7 +143,7 @@ void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t n
             tail[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * b.d), _mm256_cvtepi32_ps(dot), tail[c]);
         }
     }
-    #pragma GCC unroll 4
+    #pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
         const __m256 lo = _mm512_castps512_ps256(acc[c]);
         const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1));
@@ -162,7 +162,11 @@ void dot_quant(const void* wv, const BlockQ8A* const* cols, int nc, int64_t nblo
         case 1: return dot_quant_nc<1, Bytes, Block, Pair>(w, cols, nblocks, out);
         case 2: return dot_quant_nc<2, Bytes, Block, Pair>(w, cols, nblocks, out);
         case 3: return dot_quant_nc<3, Bytes, Block, Pair>(w, cols, nblocks, out);
-        default: return dot_quant_nc<4, Bytes, Block, Pair>(w, cols, nblocks, out);
+        case 4: return dot_quant_nc<4, Bytes, Block, Pair>(w, cols, nblocks, out);
+        case 5: return dot_quant_nc<5, Bytes, Block, Pair>(w, cols, nblocks, out);
+        case 6: return dot_quant_nc<6, Bytes, Block, Pair>(w, cols, nblocks, out);
+        case 7: return dot_quant_nc<7, Bytes, Block, Pair>(w, cols, nblocks, out);
+        default: return dot_quant_nc<8, Bytes, Block, Pair>(w, cols, nblocks, out);
     }
 }
 
