@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace suanli::byte_level {
 

@@ -7,7 +7,7 @@
 #include <queue>
 
 #include "core/error.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 #include "tokenizer/vocab_tokenizer.h"
 
 namespace suanli {

@@ -5,7 +5,7 @@
 // maximal subpart, so everything push() and finish() return is valid UTF-8.
 // Only a trailing proper prefix of a character is held back.
 #include "tokenizer/tokenizer.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace suanli {
 

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "tokenizer/pretokenizer.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 #include "tokenizer_test_util.h"
 
 namespace suanli::test {

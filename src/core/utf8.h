@@ -1,5 +1,5 @@
 // UTF-8 scanning by the Unicode standard's well-formedness table (Table 3-7),
-// shared by the tokenizers (splitting text into characters) and Utf8Stream.
+// shared by the tokenizers, Utf8Stream and the chat template engine.
 #pragma once
 
 #include <cstddef>
