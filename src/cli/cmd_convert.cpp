@@ -14,25 +14,6 @@
 namespace suanli {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& ne) {
-    std::string s;
-    for (size_t i = 0; i < ne.size(); ++i) s += cat(i ? "x" : "", ne[i]);
-    return s;
-}
-
-// Fails before any work if OUT cannot be created (missing folder, no permission).
-void check_writable(const std::filesystem::path& out) {
-    if (std::filesystem::is_directory(out)) fail("cannot write ", out.string(), ": it is a directory");
-    std::filesystem::path probe = out;
-    probe += ".tmp";
-    {
-        std::ofstream f(probe, std::ios::binary | std::ios::trunc);
-        if (!f) fail("cannot write ", out.string(), ": cannot create files there");
-    }
-    std::error_code ec;
-    std::filesystem::remove(probe, ec);
-}
-
 }  // namespace
 
 int cmd_convert(std::span<const std::string_view> args) {
@@ -63,7 +44,7 @@ int cmd_convert(std::span<const std::string_view> args) {
     if (!type) throw UsageError(cat("unknown --type '", type_name, "'; valid types: ", convert_type_names()));
     if (!std::filesystem::exists(dir)) fail("cannot open ", dir, ": no such directory");
     if (!std::filesystem::is_directory(dir)) fail(dir, ": not a directory (expected a Hugging Face model folder)");
-    check_writable(out);
+    check_output_writable(out);
 
     ConvertOptions options;
     options.type = *type;

@@ -20,24 +20,6 @@ std::string mib(uint64_t bytes) {
     return buf;
 }
 
-std::string shape_text(const std::vector<int64_t>& ne) {
-    std::string s;
-    for (size_t i = 0; i < ne.size(); ++i) s += cat(i ? "x" : "", ne[i]);
-    return s;
-}
-
-// Fails before any work if OUT cannot be created (missing folder, no permission).
-void check_writable(const std::filesystem::path& out) {
-    std::filesystem::path probe = out;
-    probe += ".tmp";
-    {
-        std::ofstream f(probe, std::ios::binary | std::ios::trunc);
-        if (!f) fail("cannot write ", out.string(), ": cannot create files there");
-    }
-    std::error_code ec;
-    std::filesystem::remove(probe, ec);
-}
-
 }  // namespace
 
 int cmd_quantize(std::span<const std::string_view> args) {
@@ -69,7 +51,7 @@ int cmd_quantize(std::span<const std::string_view> args) {
     const std::optional<QuantType> type = find_quant_type(type_name);
     if (!type) throw UsageError(cat("unknown TYPE '", type_name, "'; valid types: ", quant_type_names()));
     if (!std::filesystem::exists(in)) fail("cannot open ", in, ": no such file");
-    check_writable(out);
+    check_output_writable(out);
 
     auto on_tensor = [](const TensorDone& d) {
         const int digits = static_cast<int>(std::to_string(d.count).size());

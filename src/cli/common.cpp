@@ -41,4 +41,22 @@ std::string read_text_file(const std::filesystem::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+void check_output_writable(const std::filesystem::path& out) {
+    if (std::filesystem::is_directory(out)) fail("cannot write ", out.string(), ": it is a directory");
+    std::filesystem::path probe = out;
+    probe += ".tmp";
+    {
+        std::ofstream f(probe, std::ios::binary | std::ios::trunc);
+        if (!f) fail("cannot write ", out.string(), ": cannot create files there");
+    }
+    std::error_code ec;
+    std::filesystem::remove(probe, ec);
+}
+
+std::string shape_text(const std::vector<int64_t>& ne) {
+    std::string s;
+    for (size_t i = 0; i < ne.size(); ++i) s += cat(i ? "x" : "", ne[i]);
+    return s;
+}
+
 }  // namespace suanli
