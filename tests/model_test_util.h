@@ -1,7 +1,12 @@
 // What the model tests share: JSON reference files, argmax, a model loaded on
-// the reference backend, and the Hugging Face name of a GGUF tensor.
+// the reference backend, a side-by-side run of two models, and the Hugging
+// Face name of a GGUF tensor.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +19,7 @@
 #include "backends/reference/reference_backend.h"
 #include "core/device.h"
 #include "models/model.h"
+#include "runtime/session.h"
 #include "tokenizer/tokenizer.h"
 
 namespace suanli::test {
@@ -42,6 +48,34 @@ struct LoadedModel {
         if (with_tokenizer) tokenizer = load_tokenizer(*model);
     }
 };
+
+// Runs the prompt, then `generated` one token at a time, through both models:
+// every logit vector agrees within `tol` and `b`'s argmax is the reference's
+// next token. Returns the largest difference seen.
+inline double compare_runs(LoadedModel& a, LoadedModel& b, const std::vector<int32_t>& prompt,
+                           const std::vector<int32_t>& generated, double tol) {
+    const int64_t n_ctx = static_cast<int64_t>(prompt.size() + generated.size() + 8);
+    Session sa(*a.model, a.device, n_ctx), sb(*b.model, b.device, n_ctx);
+    std::vector<float> la, lb;
+    auto step = [&](std::span<const int32_t> tokens) {
+        const auto x = sa.decode(tokens);
+        la.assign(x.begin(), x.end());
+        const auto y = sb.decode(tokens);
+        lb.assign(y.begin(), y.end());
+    };
+    step(prompt);
+    double max_diff = 0;
+    for (size_t i = 0; i < generated.size(); ++i) {
+        EXPECT_EQ(la.size(), lb.size());
+        for (size_t k = 0; k < la.size() && k < lb.size(); ++k)
+            max_diff = std::max<double>(max_diff, std::abs(la[k] - lb[k]));
+        EXPECT_LE(max_diff, tol) << "step " << i;
+        EXPECT_EQ(argmax(lb), generated[i]) << "step " << i;
+        if (max_diff > tol || argmax(lb) != generated[i]) break;
+        step(std::span(&generated[i], 1));
+    }
+    return max_diff;
+}
 
 // "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight", written out
 // here independently of the converter's own table.

@@ -33,35 +33,10 @@ namespace {
 
 using nlohmann::json;
 using test::argmax;
+using test::compare_runs;
 using test::read_json;
 using Loaded = test::LoadedModel;
 namespace fs = std::filesystem;
-
-// Runs the prompt, then `generated` one token at a time, through both models:
-// logits agree within `tol` and `b`'s argmax is the reference's next token.
-double compare_runs(Loaded& a, Loaded& b, const std::vector<int32_t>& prompt, const std::vector<int32_t>& generated,
-                    double tol) {
-    const int64_t n_ctx = static_cast<int64_t>(prompt.size() + generated.size() + 8);
-    Session sa(*a.model, a.device, n_ctx), sb(*b.model, b.device, n_ctx);
-    std::vector<float> la, lb;
-    auto step = [&](std::span<const int32_t> tokens) {
-        const auto x = sa.decode(tokens);
-        la.assign(x.begin(), x.end());
-        const auto y = sb.decode(tokens);
-        lb.assign(y.begin(), y.end());
-    };
-    step(prompt);
-    double max_diff = 0;
-    for (size_t i = 0; i < generated.size(); ++i) {
-        EXPECT_EQ(la.size(), lb.size());
-        for (size_t k = 0; k < la.size() && k < lb.size(); ++k) max_diff = std::max<double>(max_diff, std::abs(la[k] - lb[k]));
-        EXPECT_LE(max_diff, tol) << "step " << i;
-        EXPECT_EQ(argmax(lb), generated[i]) << "step " << i;
-        if (max_diff > tol || argmax(lb) != generated[i]) break;
-        step(std::span(&generated[i], 1));
-    }
-    return max_diff;
-}
 
 fs::path convert(const fs::path& dir, const fs::path& out, const std::string& type) {
     ConvertOptions options;
