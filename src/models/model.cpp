@@ -119,6 +119,53 @@ private:
     std::map<std::string, std::vector<float>> converted_;
 };
 
+// Tensor names of one file format; layer names follow `layer_prefix` + the layer number + ".".
+struct TensorNames {
+    const char *token_embd, *output_norm, *output, *layer_prefix;
+    const char *attn_norm, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *ffn_norm, *ffn_gate, *ffn_up, *ffn_down;
+};
+
+constexpr TensorNames kGgufNames{
+    "token_embd.weight", "output_norm.weight", "output.weight", "blk.",
+    "attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight",
+    "attn_q.bias", "attn_k.bias", "attn_v.bias",
+    "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
+
+constexpr TensorNames kHfNames{
+    "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight", "model.layers.",
+    "input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+    "self_attn.o_proj.weight", "self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias",
+    "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
+
+// Binds every weight of the Llama family, checking shapes against the config.
+template <class Binder>
+ModelWeights bind_weights(Binder& w, const TensorNames& n, const ModelConfig& c, bool output_optional) {
+    const int64_t E = c.n_embd, Dq = c.head_dim * c.n_head, Dkv = c.head_dim * c.n_head_kv;
+    ModelWeights mw;
+    mw.token_embd = w.bind(n.token_embd, {E, c.n_vocab});
+    mw.output_norm = w.bind(n.output_norm, {E});
+    mw.output = w.bind(n.output, {E, c.n_vocab}, output_optional);
+    if (!mw.output) mw.output = mw.token_embd;  // tied embeddings
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const std::string p = cat(n.layer_prefix, l, ".");
+        LayerWeights L;
+        L.attn_norm = w.bind(p + n.attn_norm, {E});
+        L.wq = w.bind(p + n.wq, {E, Dq});
+        L.wk = w.bind(p + n.wk, {E, Dkv});
+        L.wv = w.bind(p + n.wv, {E, Dkv});
+        L.wo = w.bind(p + n.wo, {Dq, E});
+        L.bq = w.bind(p + n.bq, {Dq}, !c.qkv_bias);
+        L.bk = w.bind(p + n.bk, {Dkv}, !c.qkv_bias);
+        L.bv = w.bind(p + n.bv, {Dkv}, !c.qkv_bias);
+        L.ffn_norm = w.bind(p + n.ffn_norm, {E});
+        L.ffn_gate = w.bind(p + n.ffn_gate, {E, c.n_ff});
+        L.ffn_up = w.bind(p + n.ffn_up, {E, c.n_ff});
+        L.ffn_down = w.bind(p + n.ffn_down, {c.n_ff, E});
+        mw.layers.push_back(std::move(L));
+    }
+    return mw;
+}
+
 }  // namespace
 
 const GgufFile& Model::file() const {
@@ -146,29 +193,7 @@ std::unique_ptr<Model> Model::load(const std::filesystem::path& path, Device& de
 
     model->weight_buffers_.push_back(device.wrap_or_upload(f.bytes()));
     const WeightBinder w(f, model->weight_buffers_[0].base());
-    const int64_t E = c.n_embd, Dq = c.head_dim * c.n_head, Dkv = c.head_dim * c.n_head_kv;
-    ModelWeights& mw = model->weights_;
-    mw.token_embd = w.bind("token_embd.weight", {E, c.n_vocab});
-    mw.output_norm = w.bind("output_norm.weight", {E});
-    mw.output = w.bind("output.weight", {E, c.n_vocab}, /*optional=*/true);
-    if (!mw.output) mw.output = mw.token_embd;  // tied embeddings
-    for (int64_t l = 0; l < c.n_layer; ++l) {
-        const std::string p = cat("blk.", l, ".");
-        LayerWeights L;
-        L.attn_norm = w.bind(p + "attn_norm.weight", {E});
-        L.wq = w.bind(p + "attn_q.weight", {E, Dq});
-        L.wk = w.bind(p + "attn_k.weight", {E, Dkv});
-        L.wv = w.bind(p + "attn_v.weight", {E, Dkv});
-        L.wo = w.bind(p + "attn_output.weight", {Dq, E});
-        L.bq = w.bind(p + "attn_q.bias", {Dq}, !c.qkv_bias);
-        L.bk = w.bind(p + "attn_k.bias", {Dkv}, !c.qkv_bias);
-        L.bv = w.bind(p + "attn_v.bias", {Dkv}, !c.qkv_bias);
-        L.ffn_norm = w.bind(p + "ffn_norm.weight", {E});
-        L.ffn_gate = w.bind(p + "ffn_gate.weight", {E, c.n_ff});
-        L.ffn_up = w.bind(p + "ffn_up.weight", {E, c.n_ff});
-        L.ffn_down = w.bind(p + "ffn_down.weight", {c.n_ff, E});
-        mw.layers.push_back(std::move(L));
-    }
+    model->weights_ = bind_weights(w, kGgufNames, c, /*output_optional=*/true);
     return model;
 }
 
@@ -188,29 +213,8 @@ std::unique_ptr<Model> Model::load_hf(const std::filesystem::path& dir, Device& 
     if (embd.tensor->shape.size() == 2) c.n_vocab = embd.tensor->shape[0];
 
     HfBinder w(set, model->weight_buffers_);
-    const int64_t E = c.n_embd, Dq = c.head_dim * c.n_head, Dkv = c.head_dim * c.n_head_kv;
     ModelWeights& mw = model->weights_;
-    mw.token_embd = w.bind("model.embed_tokens.weight", {E, c.n_vocab});
-    mw.output_norm = w.bind("model.norm.weight", {E});
-    mw.output = w.bind("lm_head.weight", {E, c.n_vocab}, /*optional=*/hf.tie_word_embeddings);
-    if (!mw.output) mw.output = mw.token_embd;  // tied embeddings
-    for (int64_t l = 0; l < c.n_layer; ++l) {
-        const std::string p = cat("model.layers.", l, ".");
-        LayerWeights L;
-        L.attn_norm = w.bind(p + "input_layernorm.weight", {E});
-        L.wq = w.bind(p + "self_attn.q_proj.weight", {E, Dq});
-        L.wk = w.bind(p + "self_attn.k_proj.weight", {E, Dkv});
-        L.wv = w.bind(p + "self_attn.v_proj.weight", {E, Dkv});
-        L.wo = w.bind(p + "self_attn.o_proj.weight", {Dq, E});
-        L.bq = w.bind(p + "self_attn.q_proj.bias", {Dq}, !c.qkv_bias);
-        L.bk = w.bind(p + "self_attn.k_proj.bias", {Dkv}, !c.qkv_bias);
-        L.bv = w.bind(p + "self_attn.v_proj.bias", {Dkv}, !c.qkv_bias);
-        L.ffn_norm = w.bind(p + "post_attention_layernorm.weight", {E});
-        L.ffn_gate = w.bind(p + "mlp.gate_proj.weight", {E, c.n_ff});
-        L.ffn_up = w.bind(p + "mlp.up_proj.weight", {E, c.n_ff});
-        L.ffn_down = w.bind(p + "mlp.down_proj.weight", {c.n_ff, E});
-        mw.layers.push_back(std::move(L));
-    }
+    mw = bind_weights(w, kHfNames, c, /*output_optional=*/hf.tie_word_embeddings);
     w.place_converted(mw, device, model->weight_buffers_);
     return model;
 }
