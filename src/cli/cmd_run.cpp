@@ -65,6 +65,7 @@ int cmd_run(std::span<const std::string_view> args) {
         return true;
     });
     std::fputc('\n', stdout);
+    std::fflush(stdout);  // the text ends before the stats line, also when both streams share a pipe
 
     const double n_gen = static_cast<double>(r.tokens.size());
     std::fprintf(stderr, "prompt: %lld tokens, %.1f tokens/s | generated: %zu tokens, %.1f tokens/s | seed %llu\n",
