@@ -82,6 +82,10 @@ TensorId Graph::input(DType type, Shape shape, std::string_view name) {
     return push(blank(type, shape), {Placement::Input, -1, 0, false, std::string(name)});
 }
 
+TensorId Graph::scratch(DType type, Shape shape, std::string_view name) {
+    return push(blank(type, shape), {Placement::Scratch, -1, 0, false, std::string(name)});
+}
+
 TensorId Graph::view(TensorId src, Shape shape, std::initializer_list<int64_t> nb, uint64_t offset) {
     check(src);
     sl_tensor t = blank(static_cast<DType>(tensors_[src.index].dtype), shape);

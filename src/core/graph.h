@@ -29,6 +29,7 @@ enum class Placement : uint8_t {
     Input,     // planned; the engine writes it before compute
     Node,      // planned; an op writes it
     View,      // base tensor's address plus an offset
+    Scratch,   // planned; COPY nodes fill it through views (e.g. to concatenate)
 };
 
 struct Shape {
@@ -43,6 +44,9 @@ public:
     // Leaves.
     TensorId external(DType type, Shape shape, uint64_t addr, std::string_view name);
     TensorId input(DType type, Shape shape, std::string_view name);
+    // Contiguous memory no op computes: COPY nodes write every element through
+    // views of it before anything reads it. Lives from here to its last reader.
+    TensorId scratch(DType type, Shape shape, std::string_view name);
     // A view of `src` with its own shape and byte strides, starting `offset` bytes in.
     TensorId view(TensorId src, Shape shape, std::initializer_list<int64_t> nb, uint64_t offset);
     // Same bytes, new shape; `src` must be contiguous.

@@ -65,7 +65,12 @@ private:
 
 bool is_planned(const Graph& g, int32_t i) {
     const Placement p = g.placement(i);
-    return p == Placement::Input || (p == Placement::Node && g.tensors()[i].op != SL_OP_COPY);
+    return p == Placement::Input || p == Placement::Scratch || (p == Placement::Node && g.tensors()[i].op != SL_OP_COPY);
+}
+
+// Planned where it appears and freed after its last use (inputs, by contrast, live throughout).
+bool is_transient(const Graph& g, int32_t i) {
+    return is_planned(g, i) && g.placement(i) != Placement::Input;
 }
 
 // The tensor whose memory `i` uses: itself, the viewed tensor, or a COPY's destination.
@@ -100,11 +105,11 @@ MemoryPlan plan_memory(const Graph& g) {
 
     std::vector<std::vector<int32_t>> dies_after(n);
     for (int32_t i = 0; i < n; ++i)
-        if (is_planned(g, i) && g.placement(i) == Placement::Node && last_use[i] != kForever)
+        if (is_transient(g, i) && last_use[i] != kForever)
             dies_after[std::max(last_use[i], i)].push_back(i);
 
     for (int32_t i = 0; i < n; ++i) {
-        if (g.placement(i) == Placement::Node && is_planned(g, i))
+        if (is_transient(g, i))
             plan.offsets[i] = arena.allocate(tensor_bytes(g.tensors()[i]));
         for (int32_t dead : dies_after[i]) arena.release(plan.offsets[dead], tensor_bytes(g.tensors()[dead]));
     }

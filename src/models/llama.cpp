@@ -2,29 +2,81 @@
 // and Qwen2 (biases on Q/K/V, split-halves RoPE). Hyperparameters decide the rest.
 #include <cmath>
 
+#include "models/batch_layout.h"
 #include "models/model.h"
 
 namespace suanli {
 
-ForwardGraph Model::build_forward(const KvCacheRefs& kv, int64_t n_past, int64_t n_tokens, bool all_logits) const {
+ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batch) const {
     const ModelConfig& c = config_;
-    const int64_t T = n_tokens, S = n_past + n_tokens, D = c.head_dim;
-    const int64_t E = c.n_embd, Hq = c.n_head, Hkv = c.n_head_kv;
+    const int64_t T = batch.n_tokens, D = c.head_dim;
+    const int64_t Hq = c.n_head, Hkv = c.n_head_kv;
+    batch.validate(kv.n_ctx);
 
     ForwardGraph f;
     Graph& g = f.graph;
     auto weight = [&g](const WeightRef& w) { return g.external(w.type, w.shape, w.addr, w.name); };
 
+    int64_t mask_elems = 0, n_ids = 0;
+    for (const SequenceSlice& s : batch.sequences) {
+        mask_elems += static_cast<int64_t>(s.cells.size()) * s.n_tokens;
+        if (!s.contiguous()) n_ids += static_cast<int64_t>(s.cells.size());
+    }
     f.tokens = g.input(DType::I32, {T}, "tokens");
     f.positions = g.input(DType::I32, {T}, "positions");
-    f.mask = g.input(DType::F32, {S, T}, "kq_mask");
+    f.mask = g.input(DType::F32, {mask_elems}, "kq_mask");
+    if (n_ids > 0) f.kv_ids = g.input(DType::I32, {n_ids}, "kv_ids");
+    const bool every_logit = static_cast<int64_t>(batch.outputs.size()) == T;
+    if (!every_logit) f.outputs = g.input(DType::I32, {static_cast<int64_t>(batch.outputs.size())}, "outputs");
 
-    // KV cache slots: position p of layer l holds [D, Hkv] values.
+    // The cache of one layer: cell j holds [D, Hkv] values.
     const int64_t es = static_cast<int64_t>(row_bytes(kv.type, 1));
-    const int64_t slot = D * Hkv * es;
-    auto cache_view = [&](uint64_t addr, int64_t first, int64_t count) {
+    const int64_t cell = D * Hkv * es;
+    auto cells_view = [&](uint64_t addr, int64_t first, int64_t count) {
         TensorId whole = g.external(kv.type, {D, Hkv, kv.n_ctx}, addr, "kv_cache");
-        return g.view(whole, {D, Hkv, count}, {es, D * es, slot, slot * count}, static_cast<uint64_t>(first * slot));
+        return g.view(whole, {D, Hkv, count}, {es, D * es, cell, cell * count}, static_cast<uint64_t>(first * cell));
+    };
+    // Batch columns [first, first + n) of a contiguous F32 [D, H, T] tensor.
+    auto columns = [&](TensorId t, int64_t H, int64_t first, int64_t n) {
+        const int64_t row = D * 4, col = D * H * 4;
+        return g.view(t, {D, H, n}, {4, row, col, col * n}, static_cast<uint64_t>(first * col));
+    };
+    // A sequence's keys or values in position order: in place, or gathered.
+    auto sequence_cells = [&](uint64_t addr, const SequenceSlice& s, int64_t ids_at) {
+        const int64_t S = static_cast<int64_t>(s.cells.size());
+        if (s.contiguous()) return cells_view(addr, s.cells.front(), S);
+        TensorId table = g.external(kv.type, {D * Hkv, kv.n_ctx}, addr, "kv_cache");
+        TensorId ids = g.view(f.kv_ids, {S}, {4, 4 * S, 4 * S, 4 * S}, static_cast<uint64_t>(ids_at * 4));
+        return g.reshape(g.get_rows(table, ids), {D, Hkv, S});
+    };
+    // Writes new keys or values (batch columns) into their cells, one run of adjacent cells at a time.
+    auto store = [&](TensorId x, uint64_t addr) {
+        for (const SequenceSlice& s : batch.sequences) {
+            const int64_t past = s.n_past();
+            for (int64_t i = 0; i < s.n_tokens;) {
+                int64_t n = 1;
+                while (i + n < s.n_tokens && s.cells[past + i + n] == s.cells[past + i] + n) ++n;
+                g.copy(columns(x, Hkv, s.first_token + i, n), cells_view(addr, s.cells[past + i], n));
+                i += n;
+            }
+        }
+    };
+    const float kq_scale = 1.0f / std::sqrt(static_cast<float>(D));
+    auto attend = [&](TensorId q, uint64_t k_addr, uint64_t v_addr) {
+        TensorId out = batch.sequences.size() == 1 ? TensorId{} : g.scratch(DType::F32, {D, Hq, T}, "attention");
+        int64_t mask_at = 0, ids_at = 0;
+        for (const SequenceSlice& s : batch.sequences) {
+            const int64_t S = static_cast<int64_t>(s.cells.size()), n = s.n_tokens;
+            TensorId mask = g.view(f.mask, {S, n}, {4, 4 * S, 4 * S * n, 4 * S * n}, static_cast<uint64_t>(mask_at * 4));
+            TensorId att = g.attention(batch.sequences.size() == 1 ? q : columns(q, Hq, s.first_token, n),
+                                       sequence_cells(k_addr, s, ids_at), sequence_cells(v_addr, s, ids_at), mask,
+                                       kq_scale);
+            if (!out) return att;
+            g.copy(att, columns(out, Hq, s.first_token, n));
+            mask_at += S * n;
+            if (!s.contiguous()) ids_at += S;
+        }
+        return out;
     };
 
     TensorId x = g.get_rows(weight(weights_.token_embd), f.tokens);  // [E, T]
@@ -42,10 +94,9 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, int64_t n_past, int64_t
         q = g.rope(g.reshape(q, {D, Hq, T}), f.positions, c.n_rot, c.rope_mode, c.rope_freq_base, c.rope_freq_scale);
         k = g.rope(g.reshape(k, {D, Hkv, T}), f.positions, c.n_rot, c.rope_mode, c.rope_freq_base, c.rope_freq_scale);
         v = g.reshape(v, {D, Hkv, T});
-        g.copy(k, cache_view(kv.k_addr[l], n_past, T));
-        g.copy(v, cache_view(kv.v_addr[l], n_past, T));
-        TensorId att = g.attention(q, cache_view(kv.k_addr[l], 0, S), cache_view(kv.v_addr[l], 0, S), f.mask,
-                                   1.0f / std::sqrt(static_cast<float>(D)));
+        store(k, kv.k_addr[l]);
+        store(v, kv.v_addr[l]);
+        TensorId att = attend(q, kv.k_addr[l], kv.v_addr[l]);
         x = g.add(x, g.mul_mat(weight(L.wo), g.reshape(att, {D * Hq, T})));
 
         // SwiGLU feed-forward.
@@ -55,10 +106,7 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, int64_t n_past, int64_t
         x = g.add(x, g.mul_mat(weight(L.ffn_down), g.mul(gate, up)));
     }
 
-    if (!all_logits && T > 1) {  // only the last position's logits are needed
-        const int64_t row = E * 4;
-        x = g.view(x, {E, 1}, {4, row, row, row}, static_cast<uint64_t>((T - 1) * row));
-    }
+    if (f.outputs) x = g.get_rows(x, f.outputs);  // only the rows whose logits are wanted
     x = g.mul(g.rms_norm(x, c.rms_eps), weight(weights_.output_norm));
     f.logits = g.mul_mat(weight(weights_.output), x);
     g.mark_output(f.logits);

@@ -37,21 +37,26 @@ struct ModelWeights {
     std::vector<LayerWeights> layers;
 };
 
-// Where each layer's K and V cache lives: [head_dim, n_head_kv, n_ctx] of `type`.
+// Where each layer's K and V cache lives: [head_dim, n_head_kv, n_ctx] of `type`
+// (n_ctx cells, shared by the sequences of a batch; see batch_layout.h).
 struct KvCacheRefs {
     DType type = DType::F32;
     int64_t n_ctx = 0;
     std::vector<uint64_t> k_addr, v_addr;
 };
 
-// The graph for `n_tokens` new tokens at positions n_past.. of one sequence.
+// The graph for one batch; its inputs are filled from make_batch_inputs().
 struct ForwardGraph {
     Graph graph;
     TensorId tokens;     // I32 [n_tokens]
     TensorId positions;  // I32 [n_tokens]
-    TensorId mask;       // F32 [n_past + n_tokens, n_tokens]: 0 where visible, -inf elsewhere
-    TensorId logits;     // F32 [n_vocab, n_tokens], or [n_vocab, 1] for the last token only
+    TensorId mask;       // F32: each sequence's [n_past + n_tokens, n_tokens], 0 where visible, -inf elsewhere
+    TensorId kv_ids;     // I32: cells of the sequences gathered for attention (absent if none)
+    TensorId outputs;    // I32 [n_outputs]: the columns whose logits are wanted (absent if all)
+    TensorId logits;     // F32 [n_vocab, n_outputs]
 };
+
+struct BatchLayout;
 
 class Model {
 public:
@@ -68,7 +73,7 @@ public:
     const GgufFile& file() const;
     const ModelWeights& weights() const { return weights_; }
 
-    ForwardGraph build_forward(const KvCacheRefs& kv, int64_t n_past, int64_t n_tokens, bool all_logits) const;
+    ForwardGraph build_forward(const KvCacheRefs& kv, const BatchLayout& batch) const;
 
 private:
     Model() = default;

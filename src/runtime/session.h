@@ -7,6 +7,7 @@
 
 #include "core/device.h"
 #include "models/model.h"
+#include "runtime/batch_runner.h"
 #include "runtime/kv_cache.h"
 
 namespace suanli {
@@ -27,17 +28,12 @@ public:
     void truncate(int64_t n) { n_past_ = n < 0 ? 0 : (n < n_past_ ? n : n_past_); }
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return kv_.n_ctx(); }
-    const Model& model() const { return model_; }
+    const Model& model() const { return runner_.model(); }
 
 private:
-    void check_supported(const Graph& graph) const;
-    void decode_chunk(std::span<const int32_t> tokens, bool all_logits, float* logits_out);
-
-    const Model& model_;
-    Device& device_;
+    BatchRunner runner_;
     KvCache kv_;
     int64_t n_batch_;
-    Buffer arena_;
     std::vector<float> logits_;
     int64_t n_past_ = 0;
 };
