@@ -98,6 +98,8 @@ Sampler::Sampler(const SamplerParams& params, int32_t n_vocab)
              static_cast<double>(params.repeat_penalty));
     if (std::isnan(params.temperature) || std::isnan(params.top_p) || std::isnan(params.min_p))
         fail("sampler: temperature, top-p and min-p must be numbers");
+    if (!std::isfinite(params.presence_penalty) || !std::isfinite(params.frequency_penalty))
+        fail("sampler: presence and frequency penalties must be finite numbers");
     candidates_.reserve(static_cast<size_t>(n_vocab));
 }
 
@@ -116,15 +118,20 @@ void Sampler::reset() {
 }
 
 void Sampler::apply_repetition_penalty() {
-    if (params_.repeat_penalty == 1.0f || recent_.empty()) return;
-    // Each distinct token in the window is penalised once, however often it occurs.
+    const float penalty = params_.repeat_penalty, presence = params_.presence_penalty,
+                frequency = params_.frequency_penalty;
+    if ((penalty == 1.0f && presence == 0.0f && frequency == 0.0f) || recent_.empty()) return;
+    // The repetition penalty and the presence penalty hit each distinct token in the
+    // window once; the frequency penalty once per occurrence.
     window_.assign(recent_.begin(), recent_.end());
     std::sort(window_.begin(), window_.end());
-    window_.erase(std::unique(window_.begin(), window_.end()), window_.end());
-    const float penalty = params_.repeat_penalty;
-    for (int32_t token : window_) {
-        float& logit = candidates_[static_cast<size_t>(token)].first;
+    for (size_t i = 0; i < window_.size();) {
+        size_t j = i;
+        while (j < window_.size() && window_[j] == window_[i]) ++j;
+        float& logit = candidates_[static_cast<size_t>(window_[i])].first;
         logit = logit > 0.0f ? logit / penalty : logit * penalty;
+        logit -= presence + frequency * static_cast<float>(j - i);
+        i = j;
     }
 }
 

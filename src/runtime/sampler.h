@@ -15,7 +15,9 @@ struct SamplerParams {
     float top_p = 0.95f;          // >= 1: off
     float min_p = 0.05f;          // <= 0: off
     float repeat_penalty = 1.0f;  // 1: off
-    int32_t repeat_last_n = 64;   // tokens the penalty looks back over; 0: none, < 0: all
+    float presence_penalty = 0.0f;   // OpenAI's: subtracted once from a token seen in the window
+    float frequency_penalty = 0.0f;  // OpenAI's: subtracted per occurrence in the window
+    int32_t repeat_last_n = 64;   // tokens the penalties look back over; 0: none, < 0: all
     uint64_t seed = 0;
 };
 
