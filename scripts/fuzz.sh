@@ -13,7 +13,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
-read -ra fuzzers <<<"${FUZZERS:-gguf_fuzz chat_template_fuzz safetensors_fuzz}"
+read -ra fuzzers <<<"${FUZZERS:-gguf_fuzz chat_template_fuzz safetensors_fuzz http_request_fuzzer completion_request_fuzzer}"
 build="$root/build-fuzz"
 shared="$root/../shared"
 

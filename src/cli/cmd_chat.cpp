@@ -8,11 +8,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <string>
 
 #include "cli/backend_options.h"
 #include "cli/commands.h"
+#include "cli/chat_template_options.h"
 #include "cli/common.h"
 #include "cli/options.h"
 #include "cli/sampling_options.h"
@@ -99,37 +99,12 @@ constexpr const char* kCommandHelp =
     "  /help    this list\n"
     "A line ending in '\\' continues on the next. Ctrl-C stops a reply; at the prompt it ends the chat.\n";
 
-std::string template_names_list() {
-    std::string out;
-    for (std::string_view name : chat_template_names()) out += cat(out.empty() ? "" : ", ", name);
-    return out;
-}
-
-// The template to use and where it came from (for messages).
-struct TemplateChoice {
-    std::string source, origin;
-};
-
-TemplateChoice choose_template(const Model& model, const std::string& file, const std::string& name) {
-    if (!file.empty()) return {read_text_file(file), file};
-    if (!name.empty()) {
-        const auto builtin = builtin_chat_template(name);
-        if (!builtin)
-            throw UsageError(cat("unknown chat template name '", name, "' (known: ", template_names_list(), ")"));
-        return {std::string(*builtin), cat("built-in template '", name, "'")};
-    }
-    if (auto own = model_chat_template(model)) return {std::move(*own), "the model's chat template"};
-    std::fputs("note: the model has no chat template; using ChatML (choose one with --chat-template FILE or "
-               "--chat-template-name NAME)\n",
-               stderr);
-    return {std::string(*builtin_chat_template("chatml")), "built-in template 'chatml'"};
-}
-
 }  // namespace
 
 int cmd_chat(std::span<const std::string_view> args) {
     std::string model_path = default_model_path().string();
-    std::string system_prompt, template_file, template_name;
+    std::string system_prompt;
+    ChatTemplateOptions template_options;
     BackendOptions backend;
     int32_t threads = default_thread_count();
     int32_t ctx_size = 0;
@@ -138,8 +113,7 @@ int cmd_chat(std::span<const std::string_view> args) {
     OptionParser p("suanli chat", "Chat with a model through its chat template: lines from stdin, replies to stdout.");
     p.option("-m,--model", &model_path, "PATH", "GGUF model file or Hugging Face model directory (default: the bundled stories260K)");
     p.option("--system", &system_prompt, "TEXT", "system message at the start of the conversation");
-    p.option("--chat-template", &template_file, "FILE", "Jinja chat template to use instead of the model's");
-    p.option("--chat-template-name", &template_name, "NAME", "built-in template instead of the model's: " + template_names_list());
+    add_chat_template_options(p, template_options);
     p.option("-n,--n-predict", &gen.max_tokens, "N", "most tokens per reply; -1 = until end of turn or a full context", -1);
     p.option("-c,--ctx-size", &ctx_size, "N", "context size in tokens (default: the model's, at most 4096)", 0);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
@@ -153,8 +127,6 @@ int cmd_chat(std::span<const std::string_view> args) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
-    if (!template_file.empty() && !template_name.empty())
-        throw UsageError("give --chat-template or --chat-template-name, not both");
     finish_sampling_options(p, gen.sampling);
 
     Device device(resolve_backend(backend), 0, threads);
@@ -162,24 +134,10 @@ int cmd_chat(std::span<const std::string_view> args) {
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(*model);
     const int64_t n_ctx = ctx_size > 0 ? ctx_size : std::min<int64_t>(model->config().n_ctx_train, 4096);
 
-    const TemplateChoice choice = choose_template(*model, template_file, template_name);
-    std::optional<ChatTemplate> chat_template;
-    try {
-        chat_template.emplace(choice.source);
-        // Render a first turn now, so a template that cannot take this
-        // conversation (a system message it refuses, a missing feature) fails here.
-        std::vector<ChatMessage> probe;
-        if (!system_prompt.empty()) probe.push_back({"system", system_prompt});
-        probe.push_back({"user", "Hello"});
-        const int32_t bos = tokenizer->bos(), eos = tokenizer->eos();
-        chat_template->render(probe, true, bos >= 0 ? tokenizer->token_text(bos) : "",
-                              eos >= 0 ? tokenizer->token_text(eos) : "");
-    } catch (const Error& e) {
-        fail(choice.origin, ": ", e.what());
-    }
+    LoadedChatTemplate choice = load_chat_template(*model, *tokenizer, template_options, system_prompt);
 
     Session session(*model, device, n_ctx);
-    ChatSession chat(session, *tokenizer, std::move(*chat_template), system_prompt);
+    ChatSession chat(session, *tokenizer, std::move(choice.chat_template), system_prompt);
 
     const bool tty = ::isatty(STDIN_FILENO) == 1;
     if (tty)

@@ -18,5 +18,6 @@ int cmd_perplexity(std::span<const std::string_view> args);
 int cmd_bench(std::span<const std::string_view> args);
 int cmd_synth(std::span<const std::string_view> args);
 int cmd_conformance(std::span<const std::string_view> args);
+int cmd_serve(std::span<const std::string_view> args);
 
 }  // namespace suanli

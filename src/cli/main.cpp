@@ -30,6 +30,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"run", "generate text from a prompt", cmd_run},
     {"chat", "chat with a model through its chat template", cmd_chat},
+    {"serve", "serve a model over HTTP: OpenAI API, continuous batching, web chat page", cmd_serve},
     {"info", "print a GGUF file's metadata and tensors", cmd_info},
     {"quantize", "convert a model's weights to Q8_0, Q4_K_M, ...", cmd_quantize},
     {"convert", "convert a Hugging Face model directory to GGUF (f16, q8_0, q4_k_m, ...)", cmd_convert},

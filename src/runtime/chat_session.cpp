@@ -56,6 +56,16 @@ std::string token_string(const Tokenizer& tokenizer, int32_t id) {
     return id >= 0 ? std::string(tokenizer.token_text(id)) : std::string();
 }
 
+// The template writes the special tokens it wants (parse_special); add BOS only
+// when the vocabulary wants one and the template did not write it, so a
+// template that starts with bos_token does not get two.
+std::vector<int32_t> render_to_tokens(const Tokenizer& tokenizer, const std::string& rendered) {
+    std::vector<int32_t> tokens = tokenizer.encode(rendered, /*add_special=*/false, /*parse_special=*/true);
+    const int32_t bos = tokenizer.bos();
+    if (tokenizer.add_bos() && bos >= 0 && (tokens.empty() || tokens.front() != bos)) tokens.insert(tokens.begin(), bos);
+    return tokens;
+}
+
 }  // namespace
 
 std::optional<std::string> model_chat_template(const Model& model) {
@@ -122,16 +132,15 @@ std::string ChatSession::render(bool add_generation_prompt) const {
     return template_.render(messages_, add_generation_prompt, bos_text_, eos_text_);
 }
 
+std::vector<int32_t> chat_prompt_tokens(const ChatTemplate& chat_template, const Tokenizer& tokenizer,
+                                        std::span<const ChatMessage> messages, bool add_generation_prompt) {
+    const std::string text = chat_template.render(messages, add_generation_prompt, token_string(tokenizer, tokenizer.bos()),
+                                                  token_string(tokenizer, tokenizer.eos()));
+    return render_to_tokens(tokenizer, text);
+}
+
 std::vector<int32_t> ChatSession::prompt_tokens(bool add_generation_prompt) const {
-    // The template writes the special tokens it wants (parse_special); add BOS
-    // only when the vocabulary wants one and the template did not write it,
-    // so a template that starts with bos_token does not get two.
-    std::vector<int32_t> tokens = tokenizer_.encode(render(add_generation_prompt), /*add_special=*/false,
-                                                    /*parse_special=*/true);
-    const int32_t bos = tokenizer_.bos();
-    if (tokenizer_.add_bos() && bos >= 0 && (tokens.empty() || tokens.front() != bos))
-        tokens.insert(tokens.begin(), bos);
-    return tokens;
+    return render_to_tokens(tokenizer_, render(add_generation_prompt));
 }
 
 std::span<const float> ChatSession::evaluate(std::span<const int32_t> tokens, int64_t* reused) {

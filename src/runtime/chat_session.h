@@ -34,6 +34,10 @@ std::optional<std::string> hf_chat_template(const std::filesystem::path& dir);
 std::optional<std::string_view> builtin_chat_template(std::string_view name);
 std::span<const std::string_view> chat_template_names();
 
+// `messages` rendered by the template and tokenized as ChatSession does.
+std::vector<int32_t> chat_prompt_tokens(const ChatTemplate& chat_template, const Tokenizer& tokenizer,
+                                        std::span<const ChatMessage> messages, bool add_generation_prompt = true);
+
 // The conversation no longer fits the context. The history is left as it was
 // before the turn that did not fit.
 class ContextFullError : public Error {
