@@ -55,7 +55,7 @@ struct LoadedModel {
 inline double compare_runs(LoadedModel& a, LoadedModel& b, const std::vector<int32_t>& prompt,
                            const std::vector<int32_t>& generated, double tol) {
     const int64_t n_ctx = static_cast<int64_t>(prompt.size() + generated.size() + 8);
-    Session sa(*a.model, a.device, n_ctx), sb(*b.model, b.device, n_ctx);
+    Session sa(*a.model, n_ctx), sb(*b.model, n_ctx);
     std::vector<float> la, lb;
     auto step = [&](std::span<const int32_t> tokens) {
         const auto x = sa.decode(tokens);

@@ -58,15 +58,15 @@ int cmd_bench(std::span<const std::string_view> args) {
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
     p.option("-r,--repetitions", &reps, "N", "runs of each test; the table shows mean and standard deviation", 1, 1000);
     p.flag("--json", &json, "print a JSON array, one object per test, instead of the table");
-    add_backend_options(p, backend);
+    add_model_backend_options(p, backend);
     p.parse(args);
     if (p.help_requested()) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
 
-    Device device(resolve_backend(backend), 0, threads);
-    const std::unique_ptr<Model> model = Model::load(model_path, device);
+    ModelDevices devices(backend, threads);
+    const std::unique_ptr<Model> model = devices.load(model_path, 4096);
     int64_t parameters = 0;
     uint64_t size = 0;
     const std::string type = main_weight_type(*model, parameters, size);
@@ -87,12 +87,12 @@ int cmd_bench(std::span<const std::string_view> args) {
                     std::string(9, '-').c_str(), std::string(8, '-').c_str());
     }
     for (const BenchTest& t : tests) {
-        const BenchResult r = run_bench(*model, device, t, reps);
+        const BenchResult r = run_bench(*model, t, reps);
         results.push_back(r);
         if (!json) {
             std::printf("| %-24s | %6s | %6.1f MiB | %7.2f M | %-9s | %7d | %6s | %9.2f ± %6.2f | %7.2f | %5.1f%% |\n",
                         model_name.substr(0, 24).c_str(), type.c_str(), size / 1048576.0, parameters / 1e6,
-                        device.backend().name, threads, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
+                        devices.backend_device().backend().name, threads, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
                         100.0 * r.gb_per_s / bandwidth);
             std::fflush(stdout);
         }
@@ -106,7 +106,7 @@ int cmd_bench(std::span<const std::string_view> args) {
                         "\"repetitions\": %d, \"tokens_per_s\": %.4f, \"stddev\": %.4f, \"gb_per_s\": %.4f, "
                         "\"bandwidth_gb_per_s\": %.4f, \"samples_tokens_per_s\": [",
                         json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
-                        static_cast<long long>(parameters), device.backend().name, threads, r.test.name.c_str(),
+                        static_cast<long long>(parameters), devices.backend_device().backend().name, threads, r.test.name.c_str(),
                         static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen), reps, r.mean,
                         r.stddev, r.gb_per_s, bandwidth);
             for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);

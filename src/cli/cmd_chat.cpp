@@ -118,7 +118,7 @@ int cmd_chat(std::span<const std::string_view> args) {
     p.option("-c,--ctx-size", &ctx_size, "N", "context size in tokens (default: the model's, at most 4096)", 0);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
     add_sampling_options(p, gen.sampling);
-    add_backend_options(p, backend);
+    add_model_backend_options(p, backend);
     p.epilog(cat("Commands, typed at the prompt:\n", kCommandHelp,
                  "\nExamples:\n  suanli chat -m model.gguf\n  suanli chat -m model.gguf --system \"Answer briefly.\" --temp 0\n"
                  "  echo \"Hello\" | suanli chat -m model.gguf -n 64\n"));
@@ -129,14 +129,14 @@ int cmd_chat(std::span<const std::string_view> args) {
     }
     finish_sampling_options(p, gen.sampling);
 
-    Device device(resolve_backend(backend), 0, threads);
-    const std::unique_ptr<Model> model = Model::load(model_path, device);
+    ModelDevices devices(backend, threads);
+    const std::unique_ptr<Model> model = devices.load(model_path, ctx_size > 0 ? ctx_size : 4096);
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(*model);
     const int64_t n_ctx = ctx_size > 0 ? ctx_size : std::min<int64_t>(model->config().n_ctx_train, 4096);
 
     LoadedChatTemplate choice = load_chat_template(*model, *tokenizer, template_options, system_prompt);
 
-    Session session(*model, device, n_ctx);
+    Session session(*model, n_ctx);
     ChatSession chat(session, *tokenizer, std::move(choice.chat_template), system_prompt);
 
     const bool tty = ::isatty(STDIN_FILENO) == 1;

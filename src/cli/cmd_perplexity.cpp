@@ -25,7 +25,7 @@ int cmd_perplexity(std::span<const std::string_view> args) {
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
     p.option("--save-logits", &save_path, "FILE", "save the log-probabilities, to compare other models with");
     p.option("--kl-base", &base_path, "FILE", "compare with a base model's saved log-probabilities: KL divergence, top-token agreement");
-    add_backend_options(p, backend);
+    add_model_backend_options(p, backend);
     p.epilog("Each chunk of -c tokens starts from an empty cache with BOS as its first token; the logits at\n"
              "positions c/2 .. c-2 predict the next token. PPL = exp(mean negative log-likelihood).\n\n"
              "Quality of a quantized model:\n"
@@ -38,8 +38,8 @@ int cmd_perplexity(std::span<const std::string_view> args) {
     }
     if (text_path.empty()) throw UsageError("option '-f' is required: the text file to score");
 
-    Device device(resolve_backend(backend), 0, threads);
-    const std::unique_ptr<Model> model = Model::load(model_path, device);
+    ModelDevices devices(backend, threads);
+    const std::unique_ptr<Model> model = devices.load(model_path, ctx);
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(*model);
     std::vector<int32_t> tokens = tokenizer->encode(read_text_file(text_path), /*add_special=*/false, false);
     const int32_t bos = tokenizer->bos() >= 0 ? tokenizer->bos() : 0;
@@ -48,7 +48,7 @@ int cmd_perplexity(std::span<const std::string_view> args) {
     std::optional<SavedLogProbs> base;
     if (!base_path.empty()) base = SavedLogProbs::load(base_path);
     SavedLogProbs saved;
-    Session session(*model, device, ctx, ctx);
+    Session session(*model, ctx, ctx);
     std::fprintf(stderr, "%zu tokens, %lld chunks of %d\n", tokens.size(), static_cast<long long>(tokens.size() / ctx), ctx);
     const PerplexityResult r = compute_perplexity(
         session, tokens, bos, {ctx}, save_path.empty() ? nullptr : &saved, base ? &*base : nullptr,

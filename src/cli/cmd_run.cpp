@@ -35,7 +35,7 @@ int cmd_run(std::span<const std::string_view> args) {
     add_sampling_options(p, gen.sampling);
     p.flag("--ignore-eos", &ignore_eos, "keep generating past the end-of-text token");
     p.flag("--no-echo", &no_echo, "print only the generated text, not the prompt");
-    add_backend_options(p, backend);
+    add_model_backend_options(p, backend);
     p.epilog("Examples:\n  suanli run -p \"Once upon a time\" -n 128\n  suanli run -m model.gguf -f prompt.txt --temp 0\n");
     p.parse(args);
     if (p.help_requested()) {
@@ -46,11 +46,11 @@ int cmd_run(std::span<const std::string_view> args) {
     gen.ignore_eos = ignore_eos;
     if (!prompt_file.empty()) prompt = read_text_file(prompt_file);
 
-    Device device(resolve_backend(backend), 0, threads);
-    const std::unique_ptr<Model> model = Model::load(model_path, device);
+    ModelDevices devices(backend, threads);
+    const std::unique_ptr<Model> model = devices.load(model_path, ctx_size > 0 ? ctx_size : 4096);
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(*model);
     const int64_t n_ctx = ctx_size > 0 ? ctx_size : std::min<int64_t>(model->config().n_ctx_train, 4096);
-    Session session(*model, device, n_ctx);
+    Session session(*model, n_ctx);
 
     const std::vector<int32_t> tokens = tokenizer->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
     if (static_cast<int64_t>(tokens.size()) >= n_ctx)

@@ -66,7 +66,7 @@ int cmd_serve(std::span<const std::string_view> args) {
     p.option("--shutdown-timeout", &shutdown_seconds, "S", "on SIGINT/SIGTERM, seconds to let running requests finish (default 10)", 0, 3600);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
     add_chat_template_options(p, template_options);
-    add_backend_options(p, backend);
+    add_model_backend_options(p, backend);
     p.epilog("Examples:\n  suanli serve -m model.gguf --port 8080\n"
              "  curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\\n"
              "    -d '{\"model\": \"model\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello\"}]}'\n"
@@ -81,9 +81,9 @@ int cmd_serve(std::span<const std::string_view> args) {
     const sigset_t signals = shutdown_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    Device device(resolve_backend(backend), 0, threads);
+    ModelDevices devices(backend, threads);
     std::fprintf(stderr, "serve: loading %s\n", model_path.c_str());
-    const std::unique_ptr<Model> model = Model::load(model_path, device);
+    const std::unique_ptr<Model> model = devices.load(model_path, kv_size > 0 ? kv_size : int64_t{parallel} * 1024);
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(*model);
     const LoadedChatTemplate chat = load_chat_template(*model, *tokenizer, template_options);
 
@@ -94,7 +94,7 @@ int cmd_serve(std::span<const std::string_view> args) {
     eo.block_size = block_size;
     eo.step_tokens = batch;
     eo.queue = static_cast<size_t>(queue);
-    Engine engine(*model, *tokenizer, device, eo);
+    Engine engine(*model, *tokenizer, eo);
     const EngineStats st = engine.stats();
     std::fprintf(stderr, "serve: %d requests at once, %lld tokens each, KV cache %d blocks of %d tokens (%.1f MiB)\n",
                  parallel, static_cast<long long>(engine.options().ctx_size), st.kv_blocks, block_size,

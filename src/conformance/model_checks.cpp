@@ -67,7 +67,7 @@ ModelCheck check_model(const std::filesystem::path& path, Device& reference, Dev
     std::vector<int32_t> prompt(kModelPromptTokens);
     for (int32_t& t : prompt) t = rng.below(static_cast<int32_t>(n_vocab));
 
-    Session ref_session(*ref_model, reference, kContext);
+    Session ref_session(*ref_model, kContext);
     std::vector<std::vector<float>> ref_logits;  // per step, [tokens][n_vocab]
     std::vector<int32_t> next_tokens;
     try {
@@ -87,7 +87,7 @@ ModelCheck check_model(const std::filesystem::path& path, Device& reference, Dev
 
     try {
         const std::unique_ptr<Model> model = Model::load(path, target);
-        Session session(*model, target, kContext);
+        Session session(*model, kContext);
         int position = 0;
         for (size_t step = 0; step < ref_logits.size(); ++step) {
             const std::span<const float> got =

@@ -86,6 +86,7 @@ struct Engine::State {
     std::unordered_set<uint64_t> cancelled;
     size_t n_running = 0;             // mirrors of the engine thread's state, for stats()
     int32_t kv_used = 0, kv_cached = 0;
+    bool busy = false;                // work queued or running, as of the end of the last step
     bool cancel_everything = false;
     int64_t last_batch = 0;
     uint64_t next_id = 1;
@@ -97,9 +98,9 @@ struct Engine::State {
     int32_t reserved = 0;  // blocks reserved and not yet allocated, all sequences
     std::thread thread;
 
-    State(const Model& m, const Tokenizer& t, Device& device, const EngineOptions& o)
-        : model(m), tokenizer(t), options(o), runner(m, device),
-          kv(device, m.config(), kv_cells(o)),
+    State(const Model& m, const Tokenizer& t, const EngineOptions& o)
+        : model(m), tokenizer(t), options(o), runner(m),
+          kv(m, kv_cells(o)),
           pool(static_cast<int32_t>(kv_cells(o) / o.block_size), o.block_size),
           n_vocab(static_cast<int32_t>(m.config().n_vocab)) {}
 
@@ -116,12 +117,12 @@ struct Engine::State {
     void publish_full_blocks(Sequence& s);
 };
 
-Engine::Engine(const Model& model, const Tokenizer& tokenizer, Device& device, EngineOptions options) {
+Engine::Engine(const Model& model, const Tokenizer& tokenizer, EngineOptions options) {
     if (options.parallel <= 0 || options.ctx_size <= 0 || options.block_size <= 0 || options.step_tokens <= 0)
         fail("engine: parallel, context size, block size and step tokens must be positive");
     if (options.ctx_size > model.config().n_ctx_train && model.config().n_ctx_train > 0)
         options.ctx_size = model.config().n_ctx_train;
-    state_ = std::make_unique<State>(model, tokenizer, device, options);
+    state_ = std::make_unique<State>(model, tokenizer, options);
     state_->thread = std::thread([s = state_.get()] { s->loop(); });
 }
 
@@ -160,7 +161,10 @@ SubmitStatus Engine::submit(std::vector<int32_t> prompt, GenerationParams params
         if (st.queue.size() >= st.options.queue) return SubmitStatus::QueueFull;
         seq->id = st.next_id++;
         if (id) *id = seq->id;
-        if (problem.empty()) st.queue.push_back(std::move(seq));
+        if (problem.empty()) {
+            st.queue.push_back(std::move(seq));
+            st.busy = true;
+        }
     }
     if (!problem.empty()) {
         Completion c;
@@ -190,7 +194,7 @@ void Engine::stop_accepting() {
 bool Engine::wait_idle(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(state_->mutex);
     return state_->idle.wait_until(lock, deadline,
-                                   [&] { return state_->queue.empty() && state_->n_running == 0; });
+                                   [&] { return state_->queue.empty() && !state_->busy; });
 }
 
 void Engine::cancel_all() {
@@ -232,6 +236,7 @@ void Engine::State::loop() {
             std::lock_guard lock(mutex);
             running.clear();
             n_running = 0;
+            busy = false;
             idle.notify_all();
             return;
         }
@@ -241,7 +246,8 @@ void Engine::State::loop() {
         n_running = running.size();
         kv_used = pool.used_blocks();
         kv_cached = pool.cached_blocks();
-        if (queue.empty() && running.empty()) idle.notify_all();
+        busy = !queue.empty() || !running.empty();
+        if (!busy) idle.notify_all();
     }
 }
 

@@ -17,7 +17,6 @@
 
 namespace suanli {
 
-class Device;
 class Model;
 class Tokenizer;
 
@@ -42,7 +41,7 @@ enum class SubmitStatus { Accepted, QueueFull, ShuttingDown };
 
 class Engine {
 public:
-    Engine(const Model& model, const Tokenizer& tokenizer, Device& device, EngineOptions options);
+    Engine(const Model& model, const Tokenizer& tokenizer, EngineOptions options);
     ~Engine();  // cancels what is left and joins the engine thread
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;

@@ -7,8 +7,10 @@
 
 namespace suanli {
 
-ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batch) const {
+ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batch, size_t stage) const {
     const ModelConfig& c = config_;
+    const Stage& st = stages_.at(stage);
+    const bool last_stage = stage + 1 == stages_.size();
     const int64_t T = batch.n_tokens, D = c.head_dim;
     const int64_t Hq = c.n_head, Hkv = c.n_head_kv;
     batch.validate(kv.n_ctx);
@@ -22,12 +24,12 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batc
         mask_elems += static_cast<int64_t>(s.cells.size()) * s.n_tokens;
         if (!s.contiguous()) n_ids += static_cast<int64_t>(s.cells.size());
     }
-    f.tokens = g.input(DType::I32, {T}, "tokens");
+    if (stage == 0) f.tokens = g.input(DType::I32, {T}, "tokens");
     f.positions = g.input(DType::I32, {T}, "positions");
     f.mask = g.input(DType::F32, {mask_elems}, "kq_mask");
     if (n_ids > 0) f.kv_ids = g.input(DType::I32, {n_ids}, "kv_ids");
     const bool every_logit = static_cast<int64_t>(batch.outputs.size()) == T;
-    if (!every_logit) f.outputs = g.input(DType::I32, {static_cast<int64_t>(batch.outputs.size())}, "outputs");
+    if (last_stage && !every_logit) f.outputs = g.input(DType::I32, {static_cast<int64_t>(batch.outputs.size())}, "outputs");
 
     // The cache of one layer: cell j holds [D, Hkv] values.
     const int64_t es = static_cast<int64_t>(row_bytes(kv.type, 1));
@@ -79,8 +81,13 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batc
         return out;
     };
 
-    TensorId x = g.get_rows(weight(weights_.token_embd), f.tokens);  // [E, T]
-    for (int64_t l = 0; l < c.n_layer; ++l) {
+    TensorId x;  // [E, T]
+    if (stage == 0) {
+        x = g.get_rows(weight(weights_.token_embd), f.tokens);
+    } else {
+        x = f.hidden_in = g.input(DType::F32, {c.n_embd, T}, "hidden_in");
+    }
+    for (int64_t l = st.first_layer; l < st.end_layer; ++l) {
         const LayerWeights& L = weights_.layers[l];
 
         // Self-attention.
@@ -106,10 +113,15 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batc
         x = g.add(x, g.mul_mat(weight(L.ffn_down), g.mul(gate, up)));
     }
 
+    if (!last_stage) {  // the next stage, on another device, goes on from here
+        f.result = x;
+        g.mark_output(f.result);
+        return f;
+    }
     if (f.outputs) x = g.get_rows(x, f.outputs);  // only the rows whose logits are wanted
     x = g.mul(g.rms_norm(x, c.rms_eps), weight(weights_.output_norm));
-    f.logits = g.mul_mat(weight(weights_.output), x);
-    g.mark_output(f.logits);
+    f.result = g.mul_mat(weight(weights_.output), x);
+    g.mark_output(f.result);
     return f;
 }
 

@@ -1,5 +1,6 @@
 #include "models/model.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string_view>
@@ -26,7 +27,7 @@ std::string shape_text(const int64_t* ne, int n) {
 // Looks up a weight and checks its shape; a missing optional one gives an empty ref.
 class WeightBinder {
 public:
-    WeightBinder(const GgufFile& file, uint64_t base) : file_(file), base_(base) {}
+    explicit WeightBinder(const GgufFile& file) : file_(file) {}
 
     WeightRef bind(const std::string& name, Shape expected, bool optional = false) const {
         const GgufTensorInfo* info = file_.find_tensor(name);
@@ -41,19 +42,20 @@ public:
         if (!computable(info->type))
             fail(file_.name(), ": tensor '", name, "' has type ", dtype_name(info->type),
                  ", which this version cannot compute with yet");
-        return WeightRef{std::string(info->name), info->type, expected, base_ + info->offset};
+        return WeightRef{std::string(info->name), info->type, expected, 0, file_.tensor_data(*info)};
     }
 
 private:
     const GgufFile& file_;
-    uint64_t base_;
 };
 
 // Hugging Face tensors: shape [out, in] row-major is GGUF's ne [in, out], the
 // same bytes, so weights are bound where they lie in the mapped files.
 class HfBinder {
 public:
-    HfBinder(const SafetensorsSet& set, const std::vector<Buffer>& buffers) : set_(set), buffers_(buffers) {}
+    // Vectors converted to F32 go to `converted` (node-based: their bytes stay put).
+    HfBinder(const SafetensorsSet& set, std::map<std::string, std::vector<float>>& converted)
+        : set_(set), converted_(converted) {}
 
     WeightRef bind(const std::string& name, Shape expected, bool optional = false) {
         const SafetensorsSet::Found found = set_.find(name);
@@ -88,35 +90,14 @@ public:
                 std::memcpy(&h, src + 2 * i, 2);
                 dst[i] = t.type == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
             }
-            return WeightRef{name, DType::F32, expected, 0};
+            return WeightRef{name, DType::F32, expected, 0, std::as_bytes(std::span(dst))};
         }
-        return WeightRef{name, t.type, expected, buffers_[found.file].base() + t.offset};
-    }
-
-    // Uploads the converted vectors into one buffer and points their refs at it.
-    void place_converted(ModelWeights& mw, Device& device, std::vector<Buffer>& buffers) {
-        if (converted_.empty()) return;
-        std::map<std::string, uint64_t> offsets;
-        uint64_t total = 0;
-        for (const auto& [name, v] : converted_) {
-            offsets[name] = total;
-            total += (v.size() * sizeof(float) + 63) / 64 * 64;
-        }
-        Buffer& buf = buffers.emplace_back(device.allocate(total));
-        for (const auto& [name, v] : converted_)
-            buf.write(offsets[name], std::as_bytes(std::span(v)));
-        auto fix = [&](WeightRef& r) {
-            if (auto it = offsets.find(r.name); r && it != offsets.end()) r.addr = buf.base() + it->second;
-        };
-        fix(mw.output_norm);
-        for (LayerWeights& L : mw.layers)
-            for (WeightRef* r : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv}) fix(*r);
+        return WeightRef{name, t.type, expected, 0, set_.files()[found.file].tensor_data(t)};
     }
 
 private:
     const SafetensorsSet& set_;
-    const std::vector<Buffer>& buffers_;
-    std::map<std::string, std::vector<float>> converted_;
+    std::map<std::string, std::vector<float>>& converted_;
 };
 
 // Tensor names of one file format; layer names follow `layer_prefix` + the layer number + ".".
@@ -179,44 +160,116 @@ std::unique_ptr<Tokenizer> load_tokenizer(const Model& model) {
 }
 
 std::unique_ptr<Model> Model::load(const std::filesystem::path& path, Device& device) {
-    if (std::filesystem::is_directory(path)) return load_hf(path, device);
+    return load(path, DevicePlan{&device, nullptr, 0});
+}
+
+std::unique_ptr<Model> Model::load(const std::filesystem::path& path, const DevicePlan& plan) {
     std::unique_ptr<Model> model(new Model());
     model->path_ = path;
-    model->file_.emplace(GgufFile::open(path));
-    model->config_ = read_model_config(*model->file_);
-    const GgufFile& f = *model->file_;
-    ModelConfig& c = model->config_;
-
-    const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
-    if (!embd) fail(f.name(), ": missing tensor 'token_embd.weight'");
-    c.n_vocab = embd->ne[1];
-
-    model->weight_buffers_.push_back(device.wrap_or_upload(f.bytes()));
-    const WeightBinder w(f, model->weight_buffers_[0].base());
-    model->weights_ = bind_weights(w, kGgufNames, c, /*output_optional=*/true);
+    if (std::filesystem::is_directory(path)) {
+        model->load_hf(path);
+    } else {
+        model->file_.emplace(GgufFile::open(path));
+        model->config_ = read_model_config(*model->file_);
+        const GgufFile& f = *model->file_;
+        const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
+        if (!embd) fail(f.name(), ": missing tensor 'token_embd.weight'");
+        model->config_.n_vocab = embd->ne[1];
+        const WeightBinder w(f);
+        model->weights_ = bind_weights(w, kGgufNames, model->config_, /*output_optional=*/true);
+    }
+    model->place(plan);
     return model;
 }
 
-std::unique_ptr<Model> Model::load_hf(const std::filesystem::path& dir, Device& device) {
-    std::unique_ptr<Model> model(new Model());
-    model->path_ = dir;
+void Model::load_hf(const std::filesystem::path& dir) {
     const HfConfig hf = read_hf_config(dir / "config.json");
-    model->config_ = hf.model;
-    model->safetensors_.emplace(SafetensorsSet::open_dir(dir));
-    const SafetensorsSet& set = *model->safetensors_;
-    for (const SafetensorsFile& f : set.files()) model->weight_buffers_.push_back(device.wrap_or_upload(f.bytes()));
-    ModelConfig& c = model->config_;
+    config_ = hf.model;
+    safetensors_.emplace(SafetensorsSet::open_dir(dir));
+    const SafetensorsSet& set = *safetensors_;
 
     // The embedding's rows decide the vocabulary size, as for GGUF.
     const SafetensorsSet::Found embd = set.find("model.embed_tokens.weight");
     if (!embd) fail(set.source_name(), ": missing tensor 'model.embed_tokens.weight'");
-    if (embd.tensor->shape.size() == 2) c.n_vocab = embd.tensor->shape[0];
+    if (embd.tensor->shape.size() == 2) config_.n_vocab = embd.tensor->shape[0];
 
-    HfBinder w(set, model->weight_buffers_);
-    ModelWeights& mw = model->weights_;
-    mw = bind_weights(w, kHfNames, c, /*output_optional=*/hf.tie_word_embeddings);
-    w.place_converted(mw, device, model->weight_buffers_);
-    return model;
+    HfBinder w(set, converted_);
+    weights_ = bind_weights(w, kHfNames, config_, /*output_optional=*/hf.tie_word_embeddings);
+}
+
+// Splits the layers into stages and puts every weight on its stage's device: read
+// in place where the device can read host memory, else copied to it (once per device).
+void Model::place(const DevicePlan& plan) {
+    const auto L = static_cast<int32_t>(config_.n_layer);
+    int32_t offloaded = 0;
+    if (plan.offload) {
+        offloaded = plan.offload_layers == DevicePlan::kAuto ? layers_that_fit(plan)
+                    : plan.offload_layers < 0                ? L
+                                                             : std::min(plan.offload_layers, L);
+    }
+    if (offloaded > 0) stages_.push_back({plan.offload, 0, offloaded});
+    if (offloaded < L || stages_.empty()) stages_.push_back({plan.main, offloaded, L});
+
+    std::map<std::pair<Device*, const std::byte*>, uint64_t> placed;
+    auto put = [&](WeightRef& w, Device* device) {
+        if (!w) return;
+        auto [it, fresh] = placed.try_emplace({device, w.host.data()}, 0);
+        if (fresh) it->second = weight_buffers_.emplace_back(device->wrap_or_upload(w.host)).base();
+        w.addr = it->second;
+    };
+    put(weights_.token_embd, stages_.front().device);
+    put(weights_.output_norm, stages_.back().device);
+    put(weights_.output, stages_.back().device);
+    for (const Stage& st : stages_)
+        for (int32_t l = st.first_layer; l < st.end_layer; ++l) {
+            LayerWeights& w = weights_.layers[static_cast<size_t>(l)];
+            for (WeightRef* r : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.bq, &w.bk, &w.bv, &w.ffn_norm,
+                                 &w.ffn_gate, &w.ffn_up, &w.ffn_down})
+                put(*r, st.device);
+        }
+}
+
+// The most leading layers whose weights and KV cache (for plan.context cells) fit in
+// 90% of the offload device's free memory, after the embedding and, when every
+// layer fits, the output; the other 10% is left for activations.
+int32_t Model::layers_that_fit(const DevicePlan& plan) const {
+    const sl_device_info info = plan.offload->info();
+    const uint64_t memory = info.memory_free ? info.memory_free : info.memory_total;
+    const auto L = static_cast<int32_t>(config_.n_layer);
+    if (memory == 0) return L;  // the device does not say: offload everything
+    const uint64_t budget = memory / 10 * 9;
+    const uint64_t kv_layer = 2 * row_bytes(DType::F32, config_.head_dim * config_.n_head_kv) *
+                              static_cast<uint64_t>(std::max<int64_t>(plan.context, 1));
+    uint64_t used = weights_.token_embd.host.size();
+    int32_t n = 0;
+    for (; n < L; ++n) {
+        const LayerWeights& w = weights_.layers[static_cast<size_t>(n)];
+        uint64_t layer = kv_layer;
+        for (const WeightRef* r : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.bq, &w.bk, &w.bv, &w.ffn_norm,
+                                   &w.ffn_gate, &w.ffn_up, &w.ffn_down})
+            layer += r->host.size();
+        if (n + 1 == L) layer += weights_.output_norm.host.size() + weights_.output.host.size();
+        if (used + layer > budget) break;
+        used += layer;
+    }
+    return n;
+}
+
+std::string Model::placement_text() const {
+    auto name = [](const Device& d) {
+        const sl_device_info info = d.info();
+        return cat(d.backend().name, " (", info.name, ")");
+    };
+    std::string out;
+    for (const Stage& st : stages_)
+        out += cat(out.empty() ? "" : ", ", "layers ", st.first_layer, "-", st.end_layer - 1, " on ", name(*st.device));
+    return out;
+}
+
+Device& Model::layer_device(int64_t layer) const {
+    for (const Stage& st : stages_)
+        if (layer >= st.first_layer && layer < st.end_layer) return *st.device;
+    fail("layer ", layer, " is outside the model (", config_.n_layer, " layers)");
 }
 
 }  // namespace suanli

@@ -11,18 +11,20 @@ std::span<const std::byte> as_bytes(const std::vector<T>& v) {
     return std::as_bytes(std::span(v));
 }
 
-}  // namespace
-
 // Names the first node the backend cannot run, instead of failing inside compute.
-void BatchRunner::check_supported(const Graph& graph) const {
+void check_supported(const Device& device, const Graph& graph) {
     for (int32_t i = 0; i < graph.size(); ++i) {
         const sl_tensor& t = graph.tensors()[i];
-        if (t.op == SL_OP_NONE || device_.supports(graph, i)) continue;
+        if (t.op == SL_OP_NONE || device.supports(graph, i)) continue;
         const sl_tensor& first = graph.tensors()[t.src[0]];
-        fail("backend '", device_.backend().name, "' cannot run node ", i, " (", op_name(t.op), " of ",
+        fail("backend '", device.backend().name, "' cannot run node ", i, " (", op_name(t.op), " of ",
              dtype_name(static_cast<DType>(first.dtype)), " [", first.ne[0], ", ", first.ne[1], "])");
     }
 }
+
+}  // namespace
+
+BatchRunner::BatchRunner(const Model& model) : model_(model), arenas_(model.stages().size()) {}
 
 void BatchRunner::run(const KvCacheRefs& kv, const BatchLayout& batch, std::span<const int32_t> tokens,
                       std::span<float> logits) {
@@ -34,28 +36,39 @@ void BatchRunner::run(const KvCacheRefs& kv, const BatchLayout& batch, std::span
     if (!logits.empty() && logits.size() != batch.outputs.size() * static_cast<size_t>(n_vocab))
         fail("batch: logits buffer holds ", logits.size(), " values, not ", batch.outputs.size(), " x ", n_vocab);
 
-    ForwardGraph f = model_.build_forward(kv, batch);
-    check_supported(f.graph);
-    const MemoryPlan plan = plan_memory(f.graph);
-    if (!arena_ || arena_.size() < plan.arena_bytes) {
-        arena_.reset();
-        arena_ = device_.allocate(plan.arena_bytes);
-    }
-    bind_memory(f.graph, plan, arena_.base());
-
     const BatchInputs in = make_batch_inputs(batch);
-    auto write_input = [&](TensorId id, std::span<const std::byte> bytes) {
-        if (id) arena_.write(f.graph[id].addr - arena_.base(), bytes);
-    };
-    write_input(f.tokens, std::as_bytes(tokens));
-    write_input(f.positions, as_bytes(in.positions));
-    write_input(f.mask, as_bytes(in.mask));
-    write_input(f.kv_ids, as_bytes(in.kv_ids));
-    write_input(f.outputs, as_bytes(in.outputs));
-    device_.compute(f.graph);
+    const size_t n_stages = model_.stages().size();
+    for (size_t stage = 0; stage < n_stages; ++stage) {
+        Device& device = *model_.stages()[stage].device;
+        Buffer& arena = arenas_[stage];
+        ForwardGraph f = model_.build_forward(kv, batch, stage);
+        check_supported(device, f.graph);
+        const MemoryPlan plan = plan_memory(f.graph);
+        if (!arena || arena.size() < plan.arena_bytes) {
+            arena.reset();
+            arena = device.allocate(plan.arena_bytes);
+        }
+        bind_memory(f.graph, plan, arena.base());
 
-    if (!logits.empty())
-        arena_.read(f.graph[f.logits].addr - arena_.base(), std::as_writable_bytes(logits));
+        auto write_input = [&](TensorId id, std::span<const std::byte> bytes) {
+            if (id) arena.write(f.graph[id].addr - arena.base(), bytes);
+        };
+        write_input(f.tokens, std::as_bytes(tokens));
+        write_input(f.positions, as_bytes(in.positions));
+        write_input(f.mask, as_bytes(in.mask));
+        write_input(f.kv_ids, as_bytes(in.kv_ids));
+        write_input(f.outputs, as_bytes(in.outputs));
+        write_input(f.hidden_in, as_bytes(hidden_));
+        device.compute(f.graph);
+
+        const sl_tensor& result = f.graph[f.result];
+        if (stage + 1 < n_stages) {
+            hidden_.resize(tensor_bytes(result) / sizeof(float));
+            arena.read(result.addr - arena.base(), std::as_writable_bytes(std::span(hidden_)));
+        } else if (!logits.empty()) {
+            arena.read(result.addr - arena.base(), std::as_writable_bytes(logits));
+        }
+    }
 }
 
 }  // namespace suanli

@@ -15,10 +15,10 @@ uint64_t weight_bytes(const WeightRef& w) {
 }
 
 // Seconds for one run of the test from an empty context.
-double time_once(const Model& model, Device& device, const BenchTest& test, std::mt19937& rng) {
+double time_once(const Model& model, const BenchTest& test, std::mt19937& rng) {
     const int64_t n_vocab = model.config().n_vocab;
     std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(n_vocab - 1));
-    Session session(model, device, std::max<int64_t>(1, test.n_prompt + test.n_gen));
+    Session session(model, std::max<int64_t>(1, test.n_prompt + test.n_gen));
     const auto start = std::chrono::steady_clock::now();
     if (test.n_prompt > 0) {
         std::vector<int32_t> prompt(static_cast<size_t>(test.n_prompt));
@@ -45,15 +45,15 @@ uint64_t weight_bytes_per_token(const Model& model) {
     return total;
 }
 
-BenchResult run_bench(const Model& model, Device& device, const BenchTest& test, int32_t repetitions) {
+BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetitions) {
     std::mt19937 rng(1234);
     BenchResult r;
     r.test = test;
-    time_once(model, device, {test.name, std::min<int64_t>(test.n_prompt, 8), std::min<int64_t>(test.n_gen, 2)}, rng);
+    time_once(model, {test.name, std::min<int64_t>(test.n_prompt, 8), std::min<int64_t>(test.n_gen, 2)}, rng);
     const double tokens = static_cast<double>(test.n_prompt + test.n_gen);
     double seconds_sum = 0;
     for (int32_t i = 0; i < repetitions; ++i) {
-        const double s = time_once(model, device, test, rng);
+        const double s = time_once(model, test, rng);
         seconds_sum += s;
         r.tokens_per_s.push_back(tokens / s);
     }

@@ -8,7 +8,6 @@
 namespace suanli {
 
 class Model;
-class Device;
 
 struct BenchTest {
     std::string name;       // "pp512", "tg128"
@@ -27,6 +26,6 @@ struct BenchResult {
 uint64_t weight_bytes_per_token(const Model& model);
 
 // Runs `test` `repetitions` times on a fresh context each time (after one warm-up run).
-BenchResult run_bench(const Model& model, Device& device, const BenchTest& test, int32_t repetitions);
+BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetitions);
 
 }  // namespace suanli

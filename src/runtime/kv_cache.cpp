@@ -4,15 +4,21 @@
 
 namespace suanli {
 
-KvCache::KvCache(Device& device, const ModelConfig& c, int64_t n_ctx, DType type) {
+uint64_t KvCache::cell_bytes(const ModelConfig& c, DType type) {
+    return 2 * row_bytes(type, c.head_dim * c.n_head_kv) * static_cast<uint64_t>(c.n_layer);
+}
+
+KvCache::KvCache(const Model& model, int64_t n_ctx, DType type) {
+    const ModelConfig& c = model.config();
     if (n_ctx <= 0) fail("context size must be positive, got ", n_ctx);
-    const uint64_t per_layer = row_bytes(type, c.head_dim * c.n_head_kv) * static_cast<uint64_t>(n_ctx);
-    buffer_ = device.allocate(per_layer * 2 * static_cast<uint64_t>(c.n_layer));
+    const uint64_t half = row_bytes(type, c.head_dim * c.n_head_kv) * static_cast<uint64_t>(n_ctx);
     refs_.type = type;
     refs_.n_ctx = n_ctx;
     for (int64_t l = 0; l < c.n_layer; ++l) {
-        refs_.k_addr.push_back(buffer_.base() + per_layer * (2 * l));
-        refs_.v_addr.push_back(buffer_.base() + per_layer * (2 * l + 1));
+        const Buffer& b = buffers_.emplace_back(model.layer_device(l).allocate(2 * half));
+        refs_.k_addr.push_back(b.base());
+        refs_.v_addr.push_back(b.base() + half);
+        bytes_ += b.size();
     }
 }
 

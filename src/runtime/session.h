@@ -15,7 +15,8 @@ namespace suanli {
 class Session {
 public:
     // n_batch: the most tokens evaluated in one graph; longer inputs go in chunks.
-    Session(const Model& model, Device& device, int64_t n_ctx, int64_t n_batch = 512);
+    // The model's devices hold the KV cache and run the graphs.
+    Session(const Model& model, int64_t n_ctx, int64_t n_batch = 512);
 
     // Appends `tokens` to the sequence and evaluates them. Returns the logits of
     // the last token ([n_vocab]), or of every token ([n_tokens][n_vocab]) with

@@ -45,7 +45,7 @@ void check_model(cpu::Isa isa, const std::string& model_rel, const std::string& 
         const auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
         ASSERT_EQ(tokenizer->encode(c["prompt"].get<std::string>(), true, true), prompt);
         const auto generated = c["generated_ids"].get<std::vector<int32_t>>();
-        Session session(*model, device, static_cast<int64_t>(prompt.size() + generated.size() + 8));
+        Session session(*model, static_cast<int64_t>(prompt.size() + generated.size() + 8));
         std::span<const float> logits = session.decode(prompt);
         for (size_t step = 0; step < generated.size(); ++step) {
             for (const json& pair : c[steps_key][step])

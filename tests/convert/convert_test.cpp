@@ -206,7 +206,7 @@ TEST(ConvertStoriesTypes, F16KeepsNormsF32AndQ8_0LoadsAndGenerates) {
     const json& c = ref["cases"][0];
     std::vector<int32_t> tokens = m.tokenizer->encode(c["prompt"].get<std::string>(), true, true);
     const auto expected = c["generated_ids"].get<std::vector<int32_t>>();
-    Session s(*m.model, m.device, static_cast<int64_t>(tokens.size() + 32));
+    Session s(*m.model, static_cast<int64_t>(tokens.size() + 32));
     std::vector<int32_t> generated;
     auto logits = s.decode(tokens);
     for (int i = 0; i < 16; ++i) {
@@ -259,7 +259,7 @@ TEST(ConvertStoriesTypes, F16CheckpointToF16) {
     Loaded m(out);
     const json c = read_json(test::shared("reference/greedy.json"))["cases"][0];
     std::vector<int32_t> tokens = m.tokenizer->encode(c["prompt"].get<std::string>(), true, true);
-    Session s(*m.model, m.device, static_cast<int64_t>(tokens.size() + 16));
+    Session s(*m.model, static_cast<int64_t>(tokens.size() + 16));
     auto logits = s.decode(tokens);
     std::vector<int32_t> generated;
     for (int i = 0; i < 8; ++i) {

@@ -70,7 +70,7 @@ const std::vector<std::string> kPrompts = {
 TEST_F(Fixture, BatchedGreedyRequestsEqualTheirSoloRuns) {
     std::vector<std::vector<int32_t>> solo;
     {
-        Engine engine(*model, *tokenizer, device, {.parallel = 1, .ctx_size = 256});
+        Engine engine(*model, *tokenizer, {.parallel = 1, .ctx_size = 256});
         for (const auto& p : kPrompts) {
             auto s = run(engine, p, 40);
             s->wait();
@@ -79,7 +79,7 @@ TEST_F(Fixture, BatchedGreedyRequestsEqualTheirSoloRuns) {
         }
     }
     // Small steps force chunked prefill next to decoding; small blocks scatter the cells.
-    Engine engine(*model, *tokenizer, device, {.parallel = 8, .ctx_size = 256, .block_size = 4, .step_tokens = 7});
+    Engine engine(*model, *tokenizer, {.parallel = 8, .ctx_size = 256, .block_size = 4, .step_tokens = 7});
     std::vector<std::shared_ptr<Collect>> sinks;
     for (const auto& p : kPrompts) sinks.push_back(run(engine, p, 40));
     for (size_t i = 0; i < sinks.size(); ++i) {
@@ -91,7 +91,7 @@ TEST_F(Fixture, BatchedGreedyRequestsEqualTheirSoloRuns) {
 }
 
 TEST_F(Fixture, PrefixCacheReusesBlocksAndGivesTheSameTokens) {
-    Engine engine(*model, *tokenizer, device, {.parallel = 2, .ctx_size = 256, .block_size = 4});
+    Engine engine(*model, *tokenizer, {.parallel = 2, .ctx_size = 256, .block_size = 4});
     const std::string p = "Lily and Ben went to the park and saw a big red ball";
     auto first = run(engine, p, 20);
     first->wait();
@@ -104,7 +104,7 @@ TEST_F(Fixture, PrefixCacheReusesBlocksAndGivesTheSameTokens) {
 }
 
 TEST_F(Fixture, StopSequenceEndsTheReplyBeforeIt) {
-    Engine engine(*model, *tokenizer, device, {.parallel = 1, .ctx_size = 256});
+    Engine engine(*model, *tokenizer, {.parallel = 1, .ctx_size = 256});
     auto full = run(engine, "Once upon a time", 30);
     full->wait();
     ASSERT_GT(full->text.size(), 12u);
@@ -119,7 +119,7 @@ TEST_F(Fixture, StopSequenceEndsTheReplyBeforeIt) {
 }
 
 TEST_F(Fixture, FullQueueRefusesAndCancelEnds) {
-    Engine engine(*model, *tokenizer, device, {.parallel = 1, .ctx_size = 512, .queue = 1});
+    Engine engine(*model, *tokenizer, {.parallel = 1, .ctx_size = 512, .queue = 1});
     auto a = run(engine, "Once upon a time", 400);  // runs
     std::vector<std::shared_ptr<Collect>> queued;
     int refused = 0;
@@ -140,7 +140,7 @@ TEST_F(Fixture, FullQueueRefusesAndCancelEnds) {
 }
 
 TEST_F(Fixture, PromptLongerThanTheContextIsAnError) {
-    Engine engine(*model, *tokenizer, device, {.parallel = 1, .ctx_size = 8});
+    Engine engine(*model, *tokenizer, {.parallel = 1, .ctx_size = 8});
     auto s = run(engine, "Lily and Ben went to the park and saw a big red ball", 4);
     s->wait();
     EXPECT_EQ(s->completion.reason, FinishReason::Error);

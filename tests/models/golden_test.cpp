@@ -43,7 +43,7 @@ void check_case(LoadedModel& m, const json& c, const char* steps_key, double tol
 
     const auto generated = c["generated_ids"].get<std::vector<int32_t>>();
     const json& steps = c[steps_key];
-    Session session(*m.model, m.device, static_cast<int64_t>(prompt.size() + generated.size() + 8));
+    Session session(*m.model, static_cast<int64_t>(prompt.size() + generated.size() + 8));
     std::span<const float> logits = session.decode(prompt);
     std::vector<int32_t> ours;
     double max_diff = 0;
@@ -77,7 +77,7 @@ TEST(Stories260K, FullLogitVectorsMatchLlamaCpp) {
     for (const json& c : ref["cases"]) {
         SCOPED_TRACE(c["name"].get<std::string>());
         const auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
-        Session session(*m.model, m.device, 128);
+        Session session(*m.model, 128);
         const std::span<const float> logits = session.decode(prompt);
         const auto expected = c["last_prompt_token_logits"].get<std::vector<double>>();
         ASSERT_EQ(logits.size(), expected.size());
@@ -89,7 +89,7 @@ TEST(Stories260K, FullLogitVectorsMatchLlamaCpp) {
 TEST(Stories260K, TokenByTokenPromptEqualsOneBatch) {
     LoadedModel m(test::shared("models/stories260K.gguf"));
     const auto prompt = m.tokenizer->encode("Lily wanted to play in the park", true, true);
-    Session batch(*m.model, m.device, 64), single(*m.model, m.device, 64);
+    Session batch(*m.model, 64), single(*m.model, 64);
     const std::span<const float> batch_logits = batch.decode(prompt);
     const std::vector<float> a(batch_logits.begin(), batch_logits.end());
     std::span<const float> b;
@@ -113,7 +113,7 @@ TEST(Qwen2TinyRandom, MatchesLlamaCpp) {
 
 TEST(Session, RejectsOutOfRangeTokensAndFullContext) {
     LoadedModel m(test::shared("models/stories260K.gguf"));
-    Session session(*m.model, m.device, 4);
+    Session session(*m.model, 4);
     const std::vector<int32_t> bad{1, 512};
     EXPECT_THROW(session.decode(bad), Error);
     const std::vector<int32_t> five{1, 2, 3, 4, 5};

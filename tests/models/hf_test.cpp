@@ -194,7 +194,7 @@ TEST(HfWrittenFromGguf, LlamaWithGgufRowOrderDiffers) {
     write_hf_dir(*gguf.model, dir.path, "LlamaForCausalLM", /*unpermute_qk=*/false);
     Loaded hf(dir.path, false);
     const std::vector<int32_t> prompt = gguf.tokenizer->encode("Hello world, this is a test", true, true);
-    Session sa(*gguf.model, gguf.device, 64), sb(*hf.model, hf.device, 64);
+    Session sa(*gguf.model, 64), sb(*hf.model, 64);
     const auto a = sa.decode(prompt);
     const std::vector<float> la(a.begin(), a.end());
     const auto lb = sb.decode(prompt);
@@ -348,7 +348,7 @@ TEST(HfDamage, DamagedCopyLoadsWhenLeftAlone) {
 TEST(HfNarrowWeights, F16AndBf16LoadAndStayCloseToF32) {
     Loaded ref(test::shared("models/stories260K-hf"));
     const auto prompt = ref.tokenizer->encode("Once upon a time", true, true);
-    Session s_ref(*ref.model, ref.device, 64);
+    Session s_ref(*ref.model, 64);
     const auto x = s_ref.decode(prompt);
     const std::vector<float> want(x.begin(), x.end());
     for (const char* dtype : {"F16", "BF16"}) {
@@ -358,7 +358,7 @@ TEST(HfNarrowWeights, F16AndBf16LoadAndStayCloseToF32) {
         EXPECT_EQ(hf.model->weights().layers[0].wq.type, std::string(dtype) == "F16" ? DType::F16 : DType::BF16);
         EXPECT_EQ(hf.model->weights().layers[0].attn_norm.type, DType::F32);
         EXPECT_EQ(hf.model->weights().output_norm.type, DType::F32);
-        Session s(*hf.model, hf.device, 64);
+        Session s(*hf.model, 64);
         const auto got = s.decode(prompt);
         double max_diff = 0;
         for (size_t i = 0; i < want.size(); ++i) max_diff = std::max<double>(max_diff, std::abs(got[i] - want[i]));
@@ -390,7 +390,7 @@ TEST(HfSharded, ShardsLoadLikeOneFile) {
 
     Loaded one(src), sharded(dir.path);
     const auto prompt = one.tokenizer->encode("Lily wanted to play in the park", true, true);
-    Session a(*one.model, one.device, 64), b(*sharded.model, sharded.device, 64);
+    Session a(*one.model, 64), b(*sharded.model, 64);
     const auto la = a.decode(prompt);
     const std::vector<float> want(la.begin(), la.end());
     const auto lb = b.decode(prompt);

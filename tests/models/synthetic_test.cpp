@@ -43,7 +43,7 @@ void expect_runs(const std::filesystem::path& path, int64_t n_vocab) {
     EXPECT_EQ(model->config().n_vocab, n_vocab);
     const std::unique_ptr<Tokenizer> tok = load_tokenizer(*model);
     EXPECT_FALSE(tok->encode("hello", true, true).empty());  // byte fallback covers any text
-    Session session(*model, device, 32);
+    Session session(*model, 32);
     const std::vector<int32_t> prompt{1, 50, 200, static_cast<int32_t>(n_vocab - 1)};  // the last: a <pad_N> token
     std::span<const float> logits = session.decode(prompt);
     ASSERT_EQ(static_cast<int64_t>(logits.size()), n_vocab);

@@ -40,7 +40,7 @@ std::vector<float> copy(std::span<const float> s) { return {s.begin(), s.end()};
 
 TEST(ChatSession, IncrementalEvaluationEqualsEvaluatingFromScratch) {
     Fixture f;
-    Session session(*f.model, f.device, 512);
+    Session session(*f.model, 512);
     ChatSession chat(session, *f.tokenizer, chatml(), "You tell stories.");
     const ChatTurn first = chat.reply("Hello", greedy(12), nullptr);
     EXPECT_EQ(first.reused_tokens, 0);
@@ -58,7 +58,7 @@ TEST(ChatSession, IncrementalEvaluationEqualsEvaluatingFromScratch) {
     EXPECT_EQ(session.n_past(), static_cast<int64_t>(prompt.size()));
     ASSERT_TRUE(std::equal(chat.evaluated().begin(), chat.evaluated().end(), prompt.begin(), prompt.end()));
 
-    Session fresh(*f.model, f.device, 512);
+    Session fresh(*f.model, 512);
     const std::vector<float> scratch = copy(fresh.decode(prompt));
     ASSERT_EQ(incremental.size(), scratch.size());
     float max_diff = 0;
@@ -81,21 +81,21 @@ TEST(ChatSession, IncrementalEvaluationEqualsEvaluatingFromScratch) {
     const std::vector<float> cut = copy(chat.evaluate(edited, &reused));
     EXPECT_EQ(reused, static_cast<int64_t>(prompt.size()) - 6);
     EXPECT_EQ(session.n_past(), static_cast<int64_t>(edited.size()));
-    Session fresh2(*f.model, f.device, 512);
+    Session fresh2(*f.model, 512);
     const std::vector<float> scratch2 = copy(fresh2.decode(edited));
     for (size_t i = 0; i < scratch2.size(); ++i) ASSERT_EQ(cut[i], scratch2[i]) << "logit " << i;
 }
 
 TEST(ChatSession, SecondTurnGivesTheTokensOfAFreshEvaluation) {
     Fixture f;
-    Session session(*f.model, f.device, 512);
+    Session session(*f.model, 512);
     ChatSession chat(session, *f.tokenizer, chatml());
     const ChatTurn one = chat.reply("Hello", greedy(10), nullptr);
     const ChatTurn two = chat.reply("What happened next?", greedy(10), nullptr);
     EXPECT_GT(two.reused_tokens, 0);
 
     // The same history given at once, to a fresh session: same second reply.
-    Session other(*f.model, f.device, 512);
+    Session other(*f.model, 512);
     ChatSession replay(other, *f.tokenizer, chatml());
     replay.add({"user", "Hello"});
     replay.add({"assistant", one.text});
@@ -110,7 +110,7 @@ TEST(ChatSession, SecondTurnGivesTheTokensOfAFreshEvaluation) {
 
 TEST(ChatSession, ResetRepeatsAFreshConversationEvenWhenSampling) {
     Fixture f;
-    Session session(*f.model, f.device, 512);
+    Session session(*f.model, 512);
     ChatSession chat(session, *f.tokenizer, chatml(), "Be brief.");
     GenerateOptions sampled;
     sampled.max_tokens = 12;
@@ -128,7 +128,7 @@ TEST(ChatSession, ResetRepeatsAFreshConversationEvenWhenSampling) {
 
 TEST(ChatSession, CallerStopsTheReplyAndItIsKept) {
     Fixture f;
-    Session session(*f.model, f.device, 512);
+    Session session(*f.model, 512);
     ChatSession chat(session, *f.tokenizer, chatml());
     int calls = 0;
     const ChatTurn t = chat.reply("Hello", greedy(50), [&](std::string_view) { return ++calls < 3; });
@@ -141,7 +141,7 @@ TEST(ChatSession, BosIsAddedOnceWhetherOrNotTheTemplateWritesIt) {
     Fixture f;
     ASSERT_TRUE(f.tokenizer->add_bos());
     const int32_t bos = f.tokenizer->bos();
-    Session session(*f.model, f.device, 256);
+    Session session(*f.model, 256);
     for (const char* source : {"{% for m in messages %}{{ m['content'] }}{% endfor %}",
                                "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}"}) {
         ChatSession chat(session, *f.tokenizer, ChatTemplate(source));
@@ -155,7 +155,7 @@ TEST(ChatSession, BosIsAddedOnceWhetherOrNotTheTemplateWritesIt) {
 
 TEST(ChatSession, ConversationLongerThanTheContextIsRefusedAndHistoryKept) {
     Fixture f;
-    Session session(*f.model, f.device, 64);  // "Hi" in ChatML is about 40 tokens here
+    Session session(*f.model, 64);  // "Hi" in ChatML is about 40 tokens here
     ChatSession chat(session, *f.tokenizer, chatml());
     EXPECT_THROW(chat.reply(std::string(400, 'a'), greedy(4), nullptr), ContextFullError);
     EXPECT_TRUE(chat.messages().empty());

@@ -36,7 +36,7 @@ TEST(Perplexity, MatchesLlamaPerplexityOnStories260K) {
     const nlohmann::json ref = nlohmann::json::parse(in);
     ASSERT_EQ(static_cast<int64_t>(f.tokens.size()), ref["text_tokens_with_bos"].get<int64_t>());
 
-    Session session(*f.model, f.device, 128, 128);
+    Session session(*f.model, 128, 128);
     const PerplexityResult r = compute_perplexity(session, f.tokens, f.tokenizer->bos(), {128}, nullptr, nullptr);
     EXPECT_EQ(r.n_chunks, 31);
     EXPECT_EQ(r.n_scored, ref["scored_tokens"].get<int64_t>());
@@ -51,7 +51,7 @@ TEST(Perplexity, MatchesLlamaPerplexityOnStories260K) {
 
 TEST(Perplexity, KlAgainstItselfIsZeroAndSavedLogitsRoundTrip) {
     Fixture f;
-    Session session(*f.model, f.device, 64, 64);
+    Session session(*f.model, 64, 64);
     const std::span<const int32_t> text(f.tokens.data(), 64 * 6);
     SavedLogProbs saved;
     const PerplexityResult a = compute_perplexity(session, text, f.tokenizer->bos(), {64}, &saved, nullptr);
@@ -70,7 +70,7 @@ TEST(Perplexity, KlAgainstItselfIsZeroAndSavedLogitsRoundTrip) {
 
 TEST(Perplexity, TooShortTextIsAnError) {
     Fixture f;
-    Session session(*f.model, f.device, 128, 128);
+    Session session(*f.model, 128, 128);
     EXPECT_THROW(compute_perplexity(session, std::span(f.tokens.data(), 100), 1, {128}, nullptr, nullptr), Error);
 }
 
