@@ -29,6 +29,13 @@ public:
         return *const_cast<T*>(p);
     }
 
+    // The live object behind `handle`, or null.
+    const T* find(const void* handle) const {
+        auto* p = static_cast<const T*>(handle);
+        std::lock_guard lock(mutex_);
+        return live_.contains(p) ? p : nullptr;
+    }
+
     // Deletes the object if `handle` is live; anything else is ignored.
     void destroy(const void* handle) {
         auto* p = static_cast<const T*>(handle);

@@ -35,7 +35,23 @@ HostBuffer::~HostBuffer() {
 
 void HostBuffers::add(std::unique_ptr<HostBuffer> buffer, sl_buffer* out, uint64_t* base) {
     *base = reinterpret_cast<uint64_t>(buffer->data);
+    const HostBuffer* b = buffer.get();
     *out = reinterpret_cast<sl_buffer>(buffers_.add(std::move(buffer)));
+    std::lock_guard lock(index_mutex_);
+    by_address_.emplace(*base, b);
+}
+
+void HostBuffers::free(sl_buffer handle) {
+    if (const HostBuffer* b = buffers_.find(handle)) {
+        std::lock_guard lock(index_mutex_);
+        auto [first, last] = by_address_.equal_range(reinterpret_cast<uint64_t>(b->data));
+        for (auto it = first; it != last; ++it)
+            if (it->second == b) {
+                by_address_.erase(it);
+                break;
+            }
+    }
+    buffers_.destroy(handle);
 }
 
 void HostBuffers::alloc(uint64_t size, sl_buffer* out, uint64_t* base) {
@@ -82,24 +98,37 @@ void HostBuffers::read(sl_buffer handle, uint64_t offset, void* dst, uint64_t si
     std::memcpy(dst, b.data + offset, size);
 }
 
-void HostBuffers::check_memory(const sl_tensor& t, const std::string& what, bool written) const {
+void HostBuffers::check_memory(const sl_tensor& t, const Node& node, int src) const {
     const uint64_t extent = extent_bytes(t);
+    const bool written = src < 0;
+    auto holds = [&](const HostBuffer& b) {
+        const auto base = reinterpret_cast<uint64_t>(b.data);
+        return t.addr >= base && t.addr - base <= b.size && extent <= b.size - (t.addr - base);
+    };
+    {
+        // Almost always the buffer with the nearest base at or below addr; overlapping
+        // wraps of host memory and every error take the full scan below.
+        std::lock_guard lock(index_mutex_);
+        auto it = by_address_.upper_bound(t.addr);
+        if (it != by_address_.begin() && holds(*std::prev(it)->second) && !(written && std::prev(it)->second->read_only))
+            return;
+    }
     bool inside = false, in_read_only = false;
     buffers_.for_each([&](const HostBuffer& b) {
-        const auto base = reinterpret_cast<uint64_t>(b.data);
-        if (inside || t.addr < base || t.addr - base > b.size || extent > b.size - (t.addr - base)) return;
+        if (inside || !holds(b)) return;
         if (!written || !b.read_only) inside = true;
         else in_read_only = true;
     });
     if (inside) return;
+    const std::string what = written ? std::string("the node's tensor") : cat("src[", src, "] (tensor ", node.out.src[src], ")");
     if (in_read_only) invalid(what, " is written but lies in read-only wrapped host memory");
     invalid(what, " bytes [", hex(t.addr), ", +", extent, ") lie in no buffer of this backend");
 }
 
 void HostBuffers::check_node_memory(const Node& node) const {
-    check_memory(node.out, "the node's tensor", true);
+    check_memory(node.out, node, -1);
     for (int i = 0; i < SL_MAX_SRC; ++i)
-        if (node.src[i]) check_memory(*node.src[i], cat("src[", i, "] (tensor ", node.out.src[i], ")"), false);
+        if (node.src[i]) check_memory(*node.src[i], node, i);
 }
 
 }  // namespace suanli::host

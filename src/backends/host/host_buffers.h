@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include "backends/host/handles.h"
@@ -35,7 +37,7 @@ public:
 
     void alloc(uint64_t size, sl_buffer* out, uint64_t* base);
     void from_host(const void* ptr, uint64_t size, sl_buffer* out, uint64_t* base);
-    void free(sl_buffer handle) { buffers_.destroy(handle); }
+    void free(sl_buffer handle);
     void write(sl_buffer handle, uint64_t offset, const void* src, uint64_t size);
     void read(sl_buffer handle, uint64_t offset, void* dst, uint64_t size) const;
 
@@ -43,11 +45,16 @@ public:
     void check_node_memory(const Node& node) const;
 
 private:
-    void check_memory(const sl_tensor& t, const std::string& what, bool written) const;
+    // `src` is the operand's index, or -1 for the node itself (which is written).
+    void check_memory(const sl_tensor& t, const Node& node, int src) const;
     void add(std::unique_ptr<HostBuffer> buffer, sl_buffer* out, uint64_t* base);
 
     std::optional<std::byte> fill_;
     Handles<HostBuffer> buffers_;
+    // The live buffers by base address, so that the check of every operand of
+    // every node finds its buffer in O(log n) (models place hundreds of weights).
+    mutable std::mutex index_mutex_;
+    std::multimap<uint64_t, const HostBuffer*> by_address_;
 };
 
 }  // namespace suanli::host
