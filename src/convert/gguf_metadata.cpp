@@ -57,6 +57,8 @@ void write_model_metadata(GgufWriter& w, const HfConfig& hf, int64_t n_vocab, ui
     w.set_u32("general.file_type", file_type);
     w.set_u32(a + ".vocab_size", u32(n_vocab));
     if (a == "llama") w.set_u32(a + ".rope.dimension_count", u32(c.n_rot));
+    if (c.rope_dynamic_factor > 0)
+        fail("rope_scaling dynamic has no GGUF form that llama.cpp reads; run the Hugging Face directory directly");
     if (c.rope_freq_scale != 1.0f) {
         w.set_string(a + ".rope.scaling.type", "linear");
         w.set_f32(a + ".rope.scaling.factor", 1.0f / c.rope_freq_scale);

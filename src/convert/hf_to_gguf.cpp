@@ -179,6 +179,12 @@ GgufWriter hf_to_gguf_writer(const std::filesystem::path& dir, DType base, uint3
             if (on_tensor) on_tensor(info);
         });
     }
+    // llama3 rope scaling travels as per-pair frequency divisors, as llama.cpp's converter writes them.
+    if (!c.rope_freq_factors.empty()) {
+        const auto bytes = std::as_bytes(std::span(c.rope_freq_factors));
+        w.add_tensor("rope_freqs.weight", DType::F32, {static_cast<int64_t>(c.rope_freq_factors.size())},
+                     std::vector<std::byte>(bytes.begin(), bytes.end()));
+    }
     return w;
 }
 

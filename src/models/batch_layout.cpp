@@ -51,7 +51,10 @@ BatchInputs make_batch_inputs(const BatchLayout& layout) {
     in.positions.reserve(static_cast<size_t>(layout.n_tokens));
     for (const SequenceSlice& s : layout.sequences) {
         const int64_t S = static_cast<int64_t>(s.cells.size()), past = s.n_past();
-        for (int64_t i = 0; i < s.n_tokens; ++i) in.positions.push_back(static_cast<int32_t>(past + i));
+        for (int64_t i = 0; i < s.n_tokens; ++i) {
+            in.positions.push_back(static_cast<int32_t>(past + i));
+            in.lengths.push_back(static_cast<int32_t>(S));
+        }
         // Causal: new token i (at position past + i) sees positions 0..past + i.
         const size_t at = in.mask.size();
         in.mask.resize(at + static_cast<size_t>(S * s.n_tokens), -std::numeric_limits<float>::infinity());

@@ -40,6 +40,7 @@ struct BatchLayout {
 // The host-side data a batch's graph inputs need.
 struct BatchInputs {
     std::vector<int32_t> positions;   // [n_tokens]
+    std::vector<int32_t> lengths;     // [n_tokens]: the length of the token's sequence after this batch
     std::vector<float> mask;          // per sequence, [n_past + n_tokens, n_tokens] row-major, back to back
     std::vector<int32_t> kv_ids;      // per gathered sequence, its cells, back to back
     std::vector<int32_t> outputs;     // the output columns

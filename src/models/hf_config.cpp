@@ -126,15 +126,21 @@ HfConfig read_hf_config(const std::filesystem::path& path) {
         std::string type;
         for (const char* key : {"rope_type", "type"})
             if (s.contains(key) && s[key].is_string()) type = s[key].get<std::string>();
+        const Reader sr(s, file + " rope_scaling");
         if (type == "linear") {
-            const Reader sr(s, file + " rope_scaling");
             c.rope_freq_scale = 1.0f / sr.positive("factor", 1.0f);
+        } else if (type == "llama3") {
+            const float low = sr.positive("low_freq_factor", 1.0f), high = sr.positive("high_freq_factor", 4.0f);
+            if (!(high > low)) fail(file, ": rope_scaling high_freq_factor must be larger than low_freq_factor");
+            c.rope_freq_factors = llama3_rope_factors(c.n_rot, c.rope_freq_base, sr.positive("factor", 8.0f), low, high,
+                                                      sr.dim("original_max_position_embeddings", 8192));
+        } else if (type == "dynamic") {
+            c.rope_dynamic_factor = sr.positive("factor", 1.0f);
+            c.rope_dynamic_ctx = c.n_ctx_train;  // Hugging Face's: the config's max_position_embeddings
         } else if (type.empty()) {
             fail(file, ": rope_scaling has no rope_type");
         } else if (type != "default") {
-            // "llama3" changes each dimension's frequency and "dynamic" the base
-            // with the sequence length; the ROPE op has one base and one scale.
-            fail(file, ": rope_scaling ", one_line(type), " not supported yet");
+            fail(file, ": rope_scaling ", one_line(type), " not supported yet (supported: linear, dynamic, llama3)");
         }
     }
     return h;

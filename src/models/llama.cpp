@@ -63,6 +63,39 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batc
             }
         }
     };
+    // RoPE: the op, or for per-pair factors and dynamic scaling, the rotation
+    // spelled out with host-computed angle tables: (a, b) -> (a cos - b sin, b cos + a sin).
+    const bool tables = rope_uses_tables(c);
+    if (tables) {
+        const int64_t half = c.n_rot / 2;
+        f.rope_cos = g.input(DType::F32, {half, 1, T}, "rope_cos");
+        f.rope_sin = g.input(DType::F32, {half, 1, T}, "rope_sin");
+        f.rope_neg_sin = g.input(DType::F32, {half, 1, T}, "rope_neg_sin");
+    }
+    auto rotate = [&](TensorId x, int64_t H) {  // x: contiguous F32 [D, H, T]
+        if (!tables) return g.rope(x, f.positions, c.n_rot, c.rope_mode, c.rope_freq_base, c.rope_freq_scale);
+        const int64_t half = c.n_rot / 2;
+        const bool halves = c.rope_mode == SL_ROPE_HALVES;
+        const int64_t step = halves ? 4 : 8;  // bytes between consecutive pair members
+        // Views of the first and second members of every pair, [n_rot/2, H, T].
+        auto members = [&](TensorId t, int which) {
+            const uint64_t offset = halves ? static_cast<uint64_t>(which * half * 4) : static_cast<uint64_t>(which * 4);
+            return g.view(t, {half, H, T}, {step, D * 4, D * H * 4, D * H * T * 4}, offset);
+        };
+        TensorId a = members(x, 0), b = members(x, 1);
+        TensorId out = g.scratch(DType::F32, {D, H, T}, "rope");
+        g.copy(g.add(g.mul(a, f.rope_cos), g.mul(b, f.rope_neg_sin)), members(out, 0));
+        g.copy(g.add(g.mul(b, f.rope_cos), g.mul(a, f.rope_sin)), members(out, 1));
+        if (c.n_rot < D) {  // the dimensions past n_rot are not rotated
+            const int64_t rest = D - c.n_rot;
+            auto tail = [&](TensorId t) {
+                return g.view(t, {rest, H, T}, {4, D * 4, D * H * 4, D * H * T * 4}, static_cast<uint64_t>(c.n_rot * 4));
+            };
+            g.copy(tail(x), tail(out));
+        }
+        return out;
+    };
+
     const float kq_scale = 1.0f / std::sqrt(static_cast<float>(D));
     auto attend = [&](TensorId q, uint64_t k_addr, uint64_t v_addr) {
         TensorId out = batch.sequences.size() == 1 ? TensorId{} : g.scratch(DType::F32, {D, Hq, T}, "attention");
@@ -98,8 +131,8 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batc
         if (L.bq) q = g.add(q, weight(L.bq));
         if (L.bk) k = g.add(k, weight(L.bk));
         if (L.bv) v = g.add(v, weight(L.bv));
-        q = g.rope(g.reshape(q, {D, Hq, T}), f.positions, c.n_rot, c.rope_mode, c.rope_freq_base, c.rope_freq_scale);
-        k = g.rope(g.reshape(k, {D, Hkv, T}), f.positions, c.n_rot, c.rope_mode, c.rope_freq_base, c.rope_freq_scale);
+        q = rotate(g.reshape(q, {D, Hq, T}), Hq);
+        k = rotate(g.reshape(k, {D, Hkv, T}), Hkv);
         v = g.reshape(v, {D, Hkv, T});
         store(k, kv.k_addr[l]);
         store(v, kv.v_addr[l]);

@@ -75,6 +75,7 @@ struct ForwardGraph {
     TensorId kv_ids;     // I32: cells of the sequences gathered for attention (absent if none)
     TensorId outputs;    // I32 [n_outputs]: the columns whose logits are wanted (absent if all)
     TensorId hidden_in;  // F32 [n_embd, n_tokens]: the previous stage's output (absent in the first stage)
+    TensorId rope_cos, rope_sin, rope_neg_sin;  // F32 [n_rot/2, 1, n_tokens] when rope_uses_tables()
     TensorId result;     // the last stage: F32 logits [n_vocab, n_outputs]; others: the hidden state [n_embd, n_tokens]
 };
 

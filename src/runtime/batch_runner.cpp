@@ -37,6 +37,8 @@ void BatchRunner::run(const KvCacheRefs& kv, const BatchLayout& batch, std::span
         fail("batch: logits buffer holds ", logits.size(), " values, not ", batch.outputs.size(), " x ", n_vocab);
 
     const BatchInputs in = make_batch_inputs(batch);
+    const RopeTables rope = rope_uses_tables(model_.config()) ? rope_tables(model_.config(), in.positions, in.lengths)
+                                                              : RopeTables{};
     const size_t n_stages = model_.stages().size();
     for (size_t stage = 0; stage < n_stages; ++stage) {
         Device& device = *model_.stages()[stage].device;
@@ -59,6 +61,9 @@ void BatchRunner::run(const KvCacheRefs& kv, const BatchLayout& batch, std::span
         write_input(f.kv_ids, as_bytes(in.kv_ids));
         write_input(f.outputs, as_bytes(in.outputs));
         write_input(f.hidden_in, as_bytes(hidden_));
+        write_input(f.rope_cos, as_bytes(rope.cos));
+        write_input(f.rope_sin, as_bytes(rope.sin));
+        write_input(f.rope_neg_sin, as_bytes(rope.neg_sin));
         device.compute(f.graph);
 
         const sl_tensor& result = f.graph[f.result];

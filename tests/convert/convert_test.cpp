@@ -220,6 +220,39 @@ TEST(ConvertStoriesTypes, F16KeepsNormsF32AndQ8_0LoadsAndGenerates) {
 
 // A checkpoint stored in F16 (norms included): 2-D weights keep their F16 bytes
 // (Q/K permuted), norms are widened to F32, and the model still tells the story.
+// llama3 rope scaling: the GGUF carries rope_freqs.weight, which gives back the
+// same factors and the same logits as the directory.
+TEST(ConvertRopeScaling, Llama3FactorsTravelAsRopeFreqs) {
+    test::TempDir dir;
+    const fs::path src = test::shared("models/stories260K-hf"), hf = dir.path / "llama3";
+    fs::create_directories(hf);
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json", "model.safetensors"}) fs::copy_file(src / name, hf / name);
+    json config = read_json(src / "config.json");
+    config["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                              {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 64}};
+    test::write_file(hf / "config.json", config.dump());
+    const fs::path out = convert(hf, dir.path / "llama3.gguf", "f32");
+
+    Loaded a(hf), b(out);
+    ASSERT_FALSE(a.model->config().rope_freq_factors.empty());
+    EXPECT_EQ(a.model->config().rope_freq_factors, b.model->config().rope_freq_factors);
+    const auto prompt = a.tokenizer->encode("Once upon a time", true, false);
+    std::vector<int32_t> generated;
+    {
+        Session s(*a.model, 64);
+        auto logits = s.decode(prompt);
+        for (int i = 0; i < 12; ++i) {
+            generated.push_back(argmax(logits));
+            logits = s.decode(std::span(&generated.back(), 1));
+        }
+    }
+    EXPECT_LT(compare_runs(a, b, prompt, generated, 1e-4), 1e-4);
+
+    config["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}};
+    test::write_file(hf / "config.json", config.dump());
+    EXPECT_THROW(convert(hf, dir.path / "dynamic.gguf", "f32"), Error);
+}
+
 TEST(ConvertStoriesTypes, F16CheckpointToF16) {
     test::TempDir dir;
     const fs::path src = test::shared("models/stories260K-hf"), hf = dir.path / "hf16";

@@ -427,18 +427,65 @@ TEST(HfDamage, BadConfigValues) {
     expect_error(DamagedDir([](json& c) { c["num_key_value_heads"] = 3; }).dir.path, "not a multiple of num_key_value_heads 3");
     expect_error(DamagedDir([](json& c) { c["rms_norm_eps"] = "small"; }).dir.path, "'rms_norm_eps' must be a number");
     expect_error(DamagedDir([](json& c) { c["hidden_act"] = "gelu"; }).dir.path, "hidden_act 'gelu' is not supported");
+    expect_error(DamagedDir([](json& c) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}}; }).dir.path,
+                 "rope_scaling yarn not supported yet");
     expect_error(DamagedDir([](json& c) {
-                     c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
+                     c["rope_scaling"] = {{"rope_type", "llama3"}, {"low_freq_factor", 4.0}, {"high_freq_factor", 1.0}};
                  }).dir.path,
-                 "rope_scaling llama3 not supported yet");
-    expect_error(DamagedDir([](json& c) { c["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}}; }).dir.path,
-                 "rope_scaling dynamic not supported yet");
+                 "high_freq_factor must be larger");
 }
 
 TEST(HfDamage, LinearRopeScalingSetsTheFrequencyScale) {
     DamagedDir d([](json& c) { c["rope_scaling"] = {{"type", "linear"}, {"factor", 4.0}}; });
     Device device(reference_backend(), 0, 1);
     EXPECT_FLOAT_EQ(Model::load(d.dir.path, device)->config().rope_freq_scale, 0.25f);
+}
+
+// Logits of a prompt and `steps` greedy tokens.
+std::vector<std::vector<float>> greedy_logits(const fs::path& dir, int steps) {
+    test::LoadedModel m(dir);
+    Session s(*m.model, 64);
+    std::vector<int32_t> next = m.tokenizer->encode("Once upon a time", true, false);
+    std::vector<std::vector<float>> out;
+    for (int i = 0; i < steps; ++i) {
+        const auto logits = s.decode(next);
+        out.emplace_back(logits.begin(), logits.end());
+        next = {test::argmax(logits)};
+    }
+    return out;
+}
+
+double max_difference(const std::vector<std::vector<float>>& a, const std::vector<std::vector<float>>& b) {
+    double d = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+        for (size_t k = 0; k < a[i].size(); ++k) d = std::max<double>(d, std::abs(a[i][k] - b[i][k]));
+    return d;
+}
+
+// llama3 with factor 1 and dynamic scaling below its context change no angle: the
+// table-driven rotation must then give what the ROPE op gives.
+TEST(HfRopeScaling, TableRotationEqualsTheRopeOpWhenNothingIsScaled) {
+    const auto plain = greedy_logits(test::shared("models/stories260K-hf"), 16);
+    DamagedDir llama3([](json& c) {
+        c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 1.0}, {"low_freq_factor", 1.0},
+                             {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 256}};
+    });
+    DamagedDir dynamic([](json& c) { c["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}}; });
+    EXPECT_LT(max_difference(plain, greedy_logits(llama3.dir.path, 16)), 1e-4);
+    EXPECT_LT(max_difference(plain, greedy_logits(dynamic.dir.path, 16)), 1e-4);
+}
+
+TEST(HfRopeScaling, Llama3FactorsSlowTheLongWavelengths) {
+    DamagedDir d([](json& c) {
+        c["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                             {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
+    });
+    Device device(reference_backend(), 0, 1);
+    const auto m = Model::load(d.dir.path, device);
+    ASSERT_EQ(m->config().rope_freq_factors.size(), static_cast<size_t>(m->config().n_rot / 2));
+    EXPECT_EQ(m->config().rope_freq_factors.front(), 1.0f);  // the shortest wavelength keeps its frequency
+    // The rotation changes the logits once positions are far enough apart to matter.
+    EXPECT_GT(max_difference(greedy_logits(test::shared("models/stories260K-hf"), 16), greedy_logits(d.dir.path, 16)), 1e-3);
 }
 
 TEST(HfDamage, MissingTensor) {
