@@ -50,9 +50,12 @@ void Routes::handle(const http::Request& req, std::shared_ptr<http::Responder> r
         metrics_.request_done(endpoint_label(path), status);
         responder->send(status, "application/json", j.dump());
     };
-    auto allow = [&](std::string_view method) {
-        if (req.method == method) return true;
-        reply_error({405, "invalid_request_error", cat("use ", method, " for ", path), {}, {}});
+    auto allow = [&](std::string_view method) {  // HEAD goes wherever GET does; the HTTP layer drops the body
+        if (req.method == method || (method == "GET" && req.method == "HEAD")) return true;
+        const ApiError e{405, "invalid_request_error", cat("use ", method, " for ", path), {}, {}};
+        metrics_.request_done(endpoint_label(path), e.status);
+        responder->send(e.status, "application/json", api::error_json(e),
+                        {{"Allow", method == "GET" ? "GET, HEAD" : std::string(method)}});
         return false;
     };
     try {

@@ -67,6 +67,9 @@ TEST(CompletionRequest, BadBodiesNameTheirProblem) {
     EXPECT_EQ(error_of(R"({"model": "m", "messages": "hi"})").param, "messages");
     EXPECT_EQ(error_of(R"({"model": "m", "messages": [{"role": "king", "content": "x"}]})").param, "messages[0].role");
     EXPECT_EQ(error_of(R"({"model": "m", "messages": [{"role": "user", "content": 5}]})").param, "messages[0].content");
+    EXPECT_EQ(error_of(R"({"model": "m", "messages": [{"role": "user"}]})").param, "messages[0].content");
+    EXPECT_EQ(error_of(R"({"model": "m", "messages": [{"role": "user", "content": null}]})").param, "messages[0].content");
+    EXPECT_NO_THROW(chat(R"({"model": "m", "messages": [{"role": "assistant", "content": null}, {"role": "user", "content": "x"}]})"));
     const std::string ok_messages = R"("model": "m", "messages": [{"role": "user", "content": "x"}])";
     EXPECT_EQ(error_of("{" + ok_messages + R"(, "max_tokens": "5"})").param, "max_tokens");
     EXPECT_EQ(error_of("{" + ok_messages + R"(, "max_tokens": 0})").param, "max_tokens");

@@ -100,6 +100,9 @@ std::vector<ChatMessage> parse_messages(const Fields& f) {
             throw invalid_request(cat(where, ".role '", r, "' is not one of system, developer, user, assistant, tool"),
                                   where + ".role");
         const auto content = m.find("content");
+        // Only an assistant turn may lack content (it may have carried tool calls instead).
+        if ((content == m.end() || content->is_null()) && r != "assistant")
+            throw invalid_request(cat(where, ".content is required for role '", r, "'"), where + ".content");
         out.push_back({r == "developer" ? "system" : r,
                        content == m.end() ? std::string() : message_content(*content, where + ".content")});
     }

@@ -21,6 +21,13 @@ json bytes_of(const std::string& s) {
 
 const char* reason_text(FinishReason r) { return r == FinishReason::Length ? "length" : "stop"; }
 
+json usage_json(const Completion& c) {
+    return {{"prompt_tokens", c.prompt_tokens},
+            {"completion_tokens", c.completion_tokens},
+            {"total_tokens", c.prompt_tokens + c.completion_tokens},
+            {"prompt_tokens_details", {{"cached_tokens", c.cached_tokens}}}};
+}
+
 }  // namespace
 
 CompletionSink::CompletionSink(const CompletionRequest& request, std::string model_id, std::string id,
@@ -102,10 +109,7 @@ std::string CompletionSink::whole(const Completion& c, const std::string& finish
                  {"model", model_id_},
                  {"system_fingerprint", "suanli"},
                  {"choices", json::array({choice})},
-                 {"usage", {{"prompt_tokens", c.prompt_tokens},
-                            {"completion_tokens", c.completion_tokens},
-                            {"total_tokens", c.prompt_tokens + c.completion_tokens},
-                            {"prompt_tokens_details", {{"cached_tokens", c.cached_tokens}}}}}});
+                 {"usage", usage_json(c)}});
 }
 
 void CompletionSink::send_event(const std::string& payload) {
@@ -180,10 +184,9 @@ void CompletionSink::on_finish(const Completion& c) {
                          {"object", endpoint_ == Endpoint::Chat ? "chat.completion.chunk" : "text_completion"},
                          {"created", created_},
                          {"model", model_id_},
+                         {"system_fingerprint", "suanli"},
                          {"choices", json::array()},
-                         {"usage", {{"prompt_tokens", c.prompt_tokens},
-                                    {"completion_tokens", c.completion_tokens},
-                                    {"total_tokens", c.prompt_tokens + c.completion_tokens}}}}));
+                         {"usage", usage_json(c)}}));
     }
     responder_->write("data: [DONE]\n\n");
     responder_->end();
