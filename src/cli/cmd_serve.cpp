@@ -45,7 +45,7 @@ int cmd_serve(std::span<const std::string_view> args) {
     std::string model_path = default_model_path().string();
     std::string host = "127.0.0.1", api_key, alias;
     int32_t port = 8080, parallel = 16, ctx_size = 0, queue = 64, threads = default_thread_count();
-    int32_t batch = 128, block_size = 16, kv_size = 0, max_body_kib = 4096, shutdown_seconds = 10;
+    int32_t batch = 256, step_ms = 500, block_size = 16, kv_size = 0, max_body_kib = 4096, shutdown_seconds = 10;
     BackendOptions backend;
     ChatTemplateOptions template_options;
 
@@ -58,7 +58,9 @@ int cmd_serve(std::span<const std::string_view> args) {
     p.option("-c,--ctx-size", &ctx_size, "N", "tokens of one request, prompt and reply (default: the model's, at most 4096)", 0);
     p.option("--kv-size", &kv_size, "N", "KV cache size in tokens, shared by all requests; each reserves what its prompt and max_tokens need (default: parallel x 1024, at least ctx-size)", 0);
     p.option("--queue", &queue, "N", "requests waiting for a place at most; more get 429 at once (default 64)", 0, 1 << 20);
-    p.option("-b,--batch", &batch, "N", "tokens evaluated per step at most; long prompts are prefilled in chunks of it (default 128)", 1, 1 << 16);
+    p.option("-b,--batch", &batch, "N", "tokens evaluated per step at most; long prompts are prefilled in chunks of it (default 256)", 1, 1 << 16);
+    p.option("--step-ms", &step_ms, "MS", "fewer tokens per step when the measured speed says a step would take longer; bounds the "
+             "pause a new prompt causes to running streams (default 500; 0: only --batch)", 0, 1 << 20);
     p.option("--block-size", &block_size, "N", "KV cache block size in tokens (default 16)", 1, 4096);
     p.option("--api-key", &api_key, "KEY", "require 'Authorization: Bearer KEY' on /v1/ endpoints");
     p.option("--alias", &alias, "NAME", "the model's name in the API (default: the model file's name without extension)");
@@ -93,6 +95,7 @@ int cmd_serve(std::span<const std::string_view> args) {
     eo.kv_cells = kv_size;
     eo.block_size = block_size;
     eo.step_tokens = batch;
+    eo.step_seconds = step_ms / 1000.0;
     eo.queue = static_cast<size_t>(queue);
     Engine engine(*model, *tokenizer, eo);
     const EngineStats st = engine.stats();

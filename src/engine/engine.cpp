@@ -96,6 +96,7 @@ struct Engine::State {
     // The engine thread's own.
     std::vector<std::unique_ptr<Sequence>> running;
     int32_t reserved = 0;  // blocks reserved and not yet allocated, all sequences
+    double seconds_per_token = 0;  // measured on large steps; 0 until one ran
     std::thread thread;
 
     State(const Model& m, const Tokenizer& t, const EngineOptions& o)
@@ -314,6 +315,8 @@ void Engine::State::step() {
     std::vector<Sequence*> members;
     std::vector<int64_t> lengths;
     int64_t budget = options.step_tokens;
+    if (options.step_seconds > 0 && seconds_per_token > 0)
+        budget = std::clamp<int64_t>(static_cast<int64_t>(options.step_seconds / seconds_per_token), 16, budget);
     auto take = [&](Sequence& s, int64_t n) {
         while (static_cast<int64_t>(s.blocks.size()) * B < s.n_computed + n) {
             const int32_t b = pool.allocate();
@@ -354,8 +357,15 @@ void Engine::State::step() {
     }
 
     std::vector<float> logits(batch.outputs.size() * static_cast<size_t>(n_vocab));
+    const auto started = std::chrono::steady_clock::now();
     try {
         runner.run(kv.refs(), batch, tokens, logits);
+        // Large steps are compute-bound, so their time per token predicts the next prefill chunk's.
+        if (batch.n_tokens >= 16) {
+            const double spt = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() /
+                               static_cast<double>(batch.n_tokens);
+            seconds_per_token = seconds_per_token > 0 ? 0.7 * seconds_per_token + 0.3 * spt : spt;
+        }
     } catch (const Error& e) {
         for (Sequence* s : members) finish(*s, FinishReason::Error, e.what());
         std::erase_if(running, [](const auto& s) { return s->sink == nullptr; });

@@ -25,7 +25,9 @@ struct EngineOptions {
     int64_t ctx_size = 2048;    // prompt + generated tokens of one request at most
     int64_t kv_cells = 0;       // KV cache size in tokens; 0: max(ctx_size, parallel * min(ctx_size, 1024))
     int32_t block_size = 16;    // KV cells per block
-    int64_t step_tokens = 128;  // tokens evaluated per step at most; prompts are prefilled in chunks of what is left
+    int64_t step_tokens = 256;  // tokens evaluated per step at most; prompts are prefilled in chunks of what is left
+    double step_seconds = 0.5;  // and fewer when the measured speed says a step would take longer (0: no limit),
+                                // so a new prompt delays the running streams' next token by about this much
     size_t queue = 64;          // requests waiting for a place in the batch at most
 };
 
