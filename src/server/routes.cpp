@@ -93,7 +93,20 @@ void Routes::handle(const http::Request& req, std::shared_ptr<http::Responder> r
         }
         if (path == "/v1/chat/completions" || path == "/v1/completions") {
             if (!allow("POST")) return;
-            return completion(req, responder, path == "/v1/chat/completions");
+            // Parsing and tokenizing can take a while for a large body: off the HTTP loop.
+            const bool chat = path == "/v1/chat/completions";
+            worker_.post([this, req, responder, chat, arrived = std::chrono::steady_clock::now()] {
+                try {
+                    completion(req, responder, chat, arrived);
+                } catch (const ApiError& e) {
+                    metrics_.request_done(endpoint_label(req.path()), e.status);
+                    responder->send(e.status, "application/json", api::error_json(e));
+                } catch (const std::exception& e) {
+                    metrics_.request_done(endpoint_label(req.path()), 500);
+                    responder->send(500, "application/json", api::error_json({500, "server_error", e.what(), {}, {}}));
+                }
+            });
+            return;
         }
         reply_error({404, "invalid_request_error", cat("no such endpoint: ", path), {}, {}});
     } catch (const ApiError& e) {
@@ -103,7 +116,9 @@ void Routes::handle(const http::Request& req, std::shared_ptr<http::Responder> r
     }
 }
 
-void Routes::completion(const http::Request& req, const std::shared_ptr<http::Responder>& responder, bool chat) {
+void Routes::completion(const http::Request& req, const std::shared_ptr<http::Responder>& responder, bool chat,
+                        std::chrono::steady_clock::time_point arrived) {
+    if (responder->closed()) return;  // the client left while this waited
     const std::string_view endpoint = chat ? "/v1/chat/completions" : "/v1/completions";
     thread_local std::mt19937_64 seeds{std::random_device{}()};
     api::CompletionRequest r =
@@ -136,7 +151,7 @@ void Routes::completion(const http::Request& req, const std::shared_ptr<http::Re
 
     const uint64_t n = next_id_++;
     auto sink = std::make_shared<api::CompletionSink>(r, config_.model_id, cat(chat ? "chatcmpl-" : "cmpl-", n), responder,
-                                                      tokenizer_, metrics_);
+                                                      tokenizer_, metrics_, arrived);
     uint64_t id = 0;
     switch (engine_.submit(std::move(prompt), r.generation, sink, &id)) {
         case SubmitStatus::Accepted: break;

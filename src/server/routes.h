@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "server/http/http_server.h"
+#include "server/worker.h"
 
 namespace suanli {
 
@@ -32,7 +34,8 @@ public:
     void start_draining() { draining_ = true; }
 
 private:
-    void completion(const http::Request& request, const std::shared_ptr<http::Responder>& responder, bool chat);
+    void completion(const http::Request& request, const std::shared_ptr<http::Responder>& responder, bool chat,
+                    std::chrono::steady_clock::time_point arrived);
 
     Engine& engine_;
     const Tokenizer& tokenizer_;
@@ -41,6 +44,7 @@ private:
     RouteConfig config_;
     std::atomic<bool> draining_{false};
     std::atomic<uint64_t> next_id_{1};
+    Worker worker_;  // last: destroyed first, while what its jobs use still exists
 };
 
 }  // namespace suanli

@@ -31,7 +31,8 @@ json usage_json(const Completion& c) {
 }  // namespace
 
 CompletionSink::CompletionSink(const CompletionRequest& request, std::string model_id, std::string id,
-                               std::shared_ptr<http::Responder> responder, const Tokenizer& tokenizer, Metrics& metrics)
+                               std::shared_ptr<http::Responder> responder, const Tokenizer& tokenizer, Metrics& metrics,
+                               std::chrono::steady_clock::time_point arrived)
     : endpoint_(request.endpoint),
       stream_(request.stream),
       include_usage_(request.include_usage),
@@ -42,7 +43,7 @@ CompletionSink::CompletionSink(const CompletionRequest& request, std::string mod
       responder_(std::move(responder)),
       tokenizer_(tokenizer),
       metrics_(metrics),
-      arrived_(std::chrono::steady_clock::now()) {}
+      arrived_(arrived) {}
 
 // One streamed chunk: a text delta, and/or the finish reason, and/or one token's log-probabilities.
 std::string CompletionSink::chunk(const std::string& text, const std::string* finish_reason, const Logprob* lp) const {

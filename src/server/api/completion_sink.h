@@ -22,7 +22,8 @@ namespace suanli::api {
 class CompletionSink : public RequestSink {
 public:
     CompletionSink(const CompletionRequest& request, std::string model_id, std::string id,
-                   std::shared_ptr<http::Responder> responder, const Tokenizer& tokenizer, Metrics& metrics);
+                   std::shared_ptr<http::Responder> responder, const Tokenizer& tokenizer, Metrics& metrics,
+                   std::chrono::steady_clock::time_point arrived);
 
     void on_token(const TokenEvent& event) override;
     void on_finish(const Completion& completion) override;
