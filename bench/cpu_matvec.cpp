@@ -1,7 +1,7 @@
 // Mat-vec (and small mat-mat) throughput of the cpu backend next to the
 // reference backend, through the C ABI, for TinyLlama-sized weights.
 //
-//   bench_cpu_matvec [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference] [--dtypes q8_0,q4_0]
+//   bench_cpu_matvec [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference] [--dtypes q8_0,q4_k]
 //
 // For each weight dtype and shape it prints the median time of one MUL_MAT and
 // the bandwidth achieved reading the weights (weight bytes / time), with the
@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
                 cpu::isa_name(cpu::selected_isa()), peak, reps, footprint);
     std::printf("%-5s %-11s %2s %3s | %9s %7s %5s | %9s %7s | %7s\n", "dtype", "K x M", "N", "thr", "cpu ms", "GB/s", "%peak",
                 "ref ms", "GB/s", "speedup");
-    const DType dtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
+    const DType dtypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
+                            DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
     const int64_t shapes[][2] = {{2048, 5632}, {5632, 2048}};
     for (DType dt : dtypes) {
         if (!only.empty() && only.find("," + lower(std::string(dtype_name(dt))) + ",") == std::string::npos) continue;

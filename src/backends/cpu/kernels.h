@@ -18,10 +18,22 @@ struct BlockQ8A {
 };
 static_assert(sizeof(BlockQ8A) == 36);
 
+// An activation column quantized for the K-quant weights (Q4_K, Q5_K, Q6_K):
+// super-blocks of 256 with one float scale, x ~= d * qs with qs in [-127, 127],
+// and the sum of every 16 consecutive qs, so that a weight's per-sub-block
+// offset (Q4_K/Q5_K mins, Q6_K's -32) costs one small dot per super-block.
+struct BlockQ8K {
+    float d;
+    int8_t qs[256];
+    int16_t bsums[16];
+};
+static_assert(sizeof(BlockQ8K) == 292);
+
 // Up to this many B columns share one pass over a weight row: kMaxCols for
 // float weights (two accumulators per column), kMaxQuantCols for Q8_0/Q4_0
-// (one accumulator per column, and each weight block is unpacked once for all
-// of them, so more columns per pass means fewer unpacks and weight reads).
+// and the K-quants (one accumulator per column, and each weight block is
+// unpacked once for all of them, so more columns per pass means fewer unpacks
+// and weight reads).
 inline constexpr int kMaxCols = 4;
 inline constexpr int kMaxQuantCols = 8;
 
@@ -33,13 +45,18 @@ struct Kernels {
     // out[c] = dot(weight row w of nblocks blocks, cols[c][0..nblocks)) for c < nc (1..kMaxQuantCols).
     void (*dot_q8_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
     void (*dot_q4_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
+    // The same for K-quant weights, nblocks super-blocks of 256; indexed by KQuantWeight below.
+    void (*dot_kquant[3])(const void* w, const BlockQ8K* const* cols, int nc, int64_t nblocks, float* out);
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };
+enum KQuantWeight { kWQ4_K = 0, kWQ5_K = 1, kWQ6_K = 2 };
 
 // Quantizes K = 32 * nblocks floats (portable code, the same for every path,
 // so that all paths multiply the same integers).
 void quantize_act(const float* x, BlockQ8A* y, int64_t nblocks);
+// The same for K = 256 * nblocks floats into BlockQ8K.
+void quantize_act_k(const float* x, BlockQ8K* y, int64_t nblocks);
 
 const Kernels& kernels_scalar();
 #ifdef SUANLI_CPU_HAVE_X86_KERNELS

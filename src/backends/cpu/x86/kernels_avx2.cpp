@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/x86/kquant_unpack.h"
 
 namespace suanli::cpu {
 namespace {
@@ -140,11 +141,65 @@ void dot_quant(const void* wv, const BlockQ8A* const* cols, int nc, int64_t nblo
     }
 }
 
+// K-quants, per super-block: the weights unpacked once (kquant_unpack.h), the
+// per-16 scales widened to int16 lanes; then per column maddubs (q unsigned,
+// activations signed; pairs <= 2 * 63 * 127, no saturation) and madd with the
+// scales give int32 sums, exact; the offsets are one madd with the bsums.
+template <int NC, int Bytes, void (*Unpack)(const unsigned char*, KUnpacked&)>
+void dot_kquant_nc(const unsigned char* w, const BlockQ8K* const* cols, int64_t nblocks, float* out) {
+    __m256 acc[NC];
+    #pragma GCC unroll 8
+    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
+    KUnpacked u;
+    __m256i sc[8];
+    for (int64_t i = 0; i < nblocks; ++i, w += Bytes) {
+        Unpack(w, u);
+        #pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {  // s_{2k} for elements 32k..+15, s_{2k+1} for the next 16
+            const __m128i pick = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                              _mm_set1_epi8(static_cast<char>(2 * k)));
+            sc[k] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(u.scales, pick));
+        }
+        #pragma GCC unroll 8
+        for (int c = 0; c < NC; ++c) {
+            const BlockQ8K& a = cols[c][i];
+            __m256i sum = _mm256_setzero_si256();
+            #pragma GCC unroll 8
+            for (int k = 0; k < 8; ++k) {
+                const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs + 32 * k));
+                sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[k], x), sc[k]));
+            }
+            const __m256i off =
+                _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)), u.mins);
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(u.d * a.d), _mm256_cvtepi32_ps(sum), acc[c]);
+            acc[c] = _mm256_fnmadd_ps(_mm256_set1_ps(u.dmin * a.d), _mm256_cvtepi32_ps(off), acc[c]);
+        }
+    }
+    #pragma GCC unroll 8
+    for (int c = 0; c < NC; ++c) out[c] = hsum(acc[c]);
+}
+
+template <int Bytes, void (*Unpack)(const unsigned char*, KUnpacked&)>
+void dot_kquant(const void* wv, const BlockQ8K* const* cols, int nc, int64_t nblocks, float* out) {
+    const auto* w = static_cast<const unsigned char*>(wv);
+    switch (nc) {
+        case 1: return dot_kquant_nc<1, Bytes, Unpack>(w, cols, nblocks, out);
+        case 2: return dot_kquant_nc<2, Bytes, Unpack>(w, cols, nblocks, out);
+        case 3: return dot_kquant_nc<3, Bytes, Unpack>(w, cols, nblocks, out);
+        case 4: return dot_kquant_nc<4, Bytes, Unpack>(w, cols, nblocks, out);
+        case 5: return dot_kquant_nc<5, Bytes, Unpack>(w, cols, nblocks, out);
+        case 6: return dot_kquant_nc<6, Bytes, Unpack>(w, cols, nblocks, out);
+        case 7: return dot_kquant_nc<7, Bytes, Unpack>(w, cols, nblocks, out);
+        default: return dot_kquant_nc<8, Bytes, Unpack>(w, cols, nblocks, out);
+    }
+}
+
 const Kernels kAvx2 = {
     Isa::Avx2,
     {dot_float<4, load8_f32, load1_f32>, dot_float<2, load8_f16, load1_f16>, dot_float<2, load8_bf16, load1_bf16>},
     dot_quant<34, block_q8_0>,
     dot_quant<18, block_q4_0>,
+    {dot_kquant<144, unpack_q4_k>, dot_kquant<176, unpack_q5_k>, dot_kquant<210, unpack_q6_k>},
 };
 
 }  // namespace

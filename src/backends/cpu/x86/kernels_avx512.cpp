@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/x86/kquant_unpack.h"
 
 namespace suanli::cpu {
 namespace {
@@ -170,12 +171,68 @@ void dot_quant(const void* wv, const BlockQ8A* const* cols, int nc, int64_t nblo
     }
 }
 
+// K-quants, per super-block: the weights unpacked once (kquant_unpack.h) and
+// joined into 64-byte vectors, the per-16 scales widened to int16 lanes; then
+// per column maddubs (q unsigned, activations signed; pairs <= 2 * 63 * 127, no
+// saturation) and vpdpwssd with the scales accumulate exact int32 sums. (A
+// vpdpbusd would need a 32-bit multiply per sub-block afterwards: not cheaper.)
+template <int NC, int Bytes, void (*Unpack)(const unsigned char*, KUnpacked&)>
+void dot_kquant_nc(const unsigned char* w, const BlockQ8K* const* cols, int64_t nblocks, float* out) {
+    __m512 acc[NC];
+    #pragma GCC unroll 8
+    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+    KUnpacked u;
+    __m512i q[4], sc[4];
+    for (int64_t i = 0; i < nblocks; ++i, w += Bytes) {
+        Unpack(w, u);
+        const __m256i scales = _mm256_broadcastsi128_si256(u.scales);
+        #pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {  // elements 64k..+63: s_{4k} .. s_{4k+3}, 16 lanes each
+            q[k] = join(u.q[2 * k], u.q[2 * k + 1]);
+            const __m256i pick = _mm256_add_epi8(
+                _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
+                _mm256_set1_epi8(static_cast<char>(4 * k)));
+            sc[k] = _mm512_cvtepi8_epi16(_mm256_shuffle_epi8(scales, pick));
+        }
+        #pragma GCC unroll 8
+        for (int c = 0; c < NC; ++c) {
+            const BlockQ8K& a = cols[c][i];
+            __m512i sum = _mm512_setzero_si512();
+            #pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k)
+                sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[k], _mm512_loadu_si512(a.qs + 64 * k)), sc[k]);
+            const __m256i off =
+                _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)), u.mins);
+            acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(u.d * a.d), _mm512_cvtepi32_ps(sum), acc[c]);
+            acc[c] = _mm512_fnmadd_ps(_mm512_set1_ps(u.dmin * a.d), _mm512_cvtepi32_ps(_mm512_zextsi256_si512(off)), acc[c]);
+        }
+    }
+    #pragma GCC unroll 8
+    for (int c = 0; c < NC; ++c) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+template <int Bytes, void (*Unpack)(const unsigned char*, KUnpacked&)>
+void dot_kquant(const void* wv, const BlockQ8K* const* cols, int nc, int64_t nblocks, float* out) {
+    const auto* w = static_cast<const unsigned char*>(wv);
+    switch (nc) {
+        case 1: return dot_kquant_nc<1, Bytes, Unpack>(w, cols, nblocks, out);
+        case 2: return dot_kquant_nc<2, Bytes, Unpack>(w, cols, nblocks, out);
+        case 3: return dot_kquant_nc<3, Bytes, Unpack>(w, cols, nblocks, out);
+        case 4: return dot_kquant_nc<4, Bytes, Unpack>(w, cols, nblocks, out);
+        case 5: return dot_kquant_nc<5, Bytes, Unpack>(w, cols, nblocks, out);
+        case 6: return dot_kquant_nc<6, Bytes, Unpack>(w, cols, nblocks, out);
+        case 7: return dot_kquant_nc<7, Bytes, Unpack>(w, cols, nblocks, out);
+        default: return dot_kquant_nc<8, Bytes, Unpack>(w, cols, nblocks, out);
+    }
+}
+
 const Kernels kAvx512 = {
     Isa::Avx512,
     {dot_float<4, load16_f32, mload_f32>, dot_float<2, load16_f16, mload_f16>,
      dot_float<2, load16_bf16, mload_bf16>},
     dot_quant<34, block_q8_0, pair_q8_0>,
     dot_quant<18, block_q4_0, pair_q4_0>,
+    {dot_kquant<144, unpack_q4_k>, dot_kquant<176, unpack_q5_k>, dot_kquant<210, unpack_q6_k>},
 };
 
 }  // namespace
