@@ -37,7 +37,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null &&
 run_ctest build
 
 echo "== Conformance of every built-in backend"
-for backend in $(build/suanli backends --format json | sed -n 's/.*"name": *"\([a-z0-9_-]*\)".*"abi_version".*/\1/p'); do
+for backend in $(build/suanli backends --format json | grep -v '"devices": \[\]' | sed -n 's/.*"name": *"\([a-z0-9_-]*\)".*"abi_version".*/\1/p'); do
   if build/suanli conformance --backend "$backend"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 

@@ -1,0 +1,34 @@
+// Runs a checked graph on a device: one command buffer, one dispatch per node,
+// a barrier only before a node that touches bytes an earlier, unbarriered node
+// wrote (or writes bytes one read), then one submission and a wait.
+#pragma once
+
+#include <span>
+
+#include "vk_buffers.h"
+#include "vk_ops.h"
+#include "vk_pipelines.h"
+
+namespace suanli::vk {
+
+class GraphRunner {
+public:
+    GraphRunner(Context& context, Pipelines& pipelines);
+
+    // nodes: the graph's op nodes in order, already past the standard's rules.
+    // Throws OpError; when it throws before submitting, no node ran.
+    void run(const sl_graph& graph, std::span<const Node> nodes, const BufferTable& buffers);
+
+private:
+    void reserve(uint32_t n_nodes);
+
+    Context& context_;
+    Pipelines& pipelines_;
+    uint64_t arg_stride_;   // bytes per node's argument block, aligned for descriptor offsets
+    Memory args_;           // host-visible: argument blocks in, status words out
+    Memory dummy_;          // bound to unused operand slots
+    Owned<VkDescriptorPool> pool_;
+    uint32_t pool_sets_ = 0;
+};
+
+}  // namespace suanli::vk
