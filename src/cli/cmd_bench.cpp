@@ -43,6 +43,26 @@ std::string main_weight_type(const Model& model, int64_t& parameters, uint64_t& 
     return best;
 }
 
+struct Bandwidth {
+    double gb_per_s;
+    std::string what;
+};
+
+// The roofline for the backend's device: host memory read by `threads` threads
+// for host backends, the device's own copy rate for the others (GPUs).
+Bandwidth measure_bandwidth(Device& device, int32_t threads) {
+    const std::string_view name = device.backend().name;
+    if (name != "cpu" && name != "reference") {
+        try {
+            return {measure_device_copy_bandwidth(device, uint64_t{256} << 20),
+                    cat(name, " device memory bandwidth (copy, read + write)")};
+        } catch (const Error& e) {
+            std::fprintf(stderr, "bench: cannot time a copy on %s (%s); using host memory bandwidth\n",
+                         device.backend().name, e.what());
+        }
+    }
+    return {measure_read_bandwidth(threads), cat("memory read bandwidth (", threads, " threads)")};
+}
 
 }  // namespace
 
@@ -70,7 +90,7 @@ int cmd_bench(std::span<const std::string_view> args) {
     int64_t parameters = 0;
     uint64_t size = 0;
     const std::string type = main_weight_type(*model, parameters, size);
-    const double bandwidth = measure_read_bandwidth(threads);
+    const Bandwidth bandwidth = measure_bandwidth(devices.backend_device(), threads);
 
     std::vector<BenchTest> tests;
     if (n_prompt > 0) tests.push_back({cat("pp", n_prompt), n_prompt, 0});
@@ -78,7 +98,7 @@ int cmd_bench(std::span<const std::string_view> args) {
     std::vector<BenchResult> results;
     const std::string model_name = std::filesystem::path(model_path).filename().string();
     if (!json) {
-        std::printf("memory read bandwidth (%d threads): %.1f GB/s\n\n", threads, bandwidth);
+        std::printf("%s: %.1f GB/s\n\n", bandwidth.what.c_str(), bandwidth.gb_per_s);
         std::printf("| %-24s | %6s | %10s | %9s | %-9s | %7s | %6s | %18s | %7s | %6s |\n", "model", "type", "size",
                     "params", "backend", "threads", "test", "t/s", "GB/s", "% bw");
         std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(26, '-').c_str(), std::string(8, '-').c_str(),
@@ -93,7 +113,7 @@ int cmd_bench(std::span<const std::string_view> args) {
             std::printf("| %-24s | %6s | %6.1f MiB | %7.2f M | %-9s | %7d | %6s | %9.2f ± %6.2f | %7.2f | %5.1f%% |\n",
                         model_name.substr(0, 24).c_str(), type.c_str(), size / 1048576.0, parameters / 1e6,
                         devices.backend_device().backend().name, threads, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
-                        100.0 * r.gb_per_s / bandwidth);
+                        100.0 * r.gb_per_s / bandwidth.gb_per_s);
             std::fflush(stdout);
         }
     }
@@ -108,7 +128,7 @@ int cmd_bench(std::span<const std::string_view> args) {
                         json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
                         static_cast<long long>(parameters), devices.backend_device().backend().name, threads, r.test.name.c_str(),
                         static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen), reps, r.mean,
-                        r.stddev, r.gb_per_s, bandwidth);
+                        r.stddev, r.gb_per_s, bandwidth.gb_per_s);
             for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);
             std::printf("]}%s\n", i + 1 < results.size() ? "," : "");
         }

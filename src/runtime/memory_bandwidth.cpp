@@ -7,6 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/device.h"
+#include "core/graph.h"
+
 namespace suanli {
 namespace {
 
@@ -50,6 +53,29 @@ double measure_read_bandwidth(int32_t threads, uint64_t bytes, int32_t repetitio
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         for (uint64_t v : results) sink = sink ^ v;
         if (r > 0) rates.push_back(static_cast<double>(n * sizeof(u64x2)) / s / 1e9);
+    }
+    std::sort(rates.begin(), rates.end());
+    return rates[rates.size() / 2];
+}
+
+double measure_device_copy_bandwidth(Device& device, uint64_t bytes, int32_t repetitions) {
+    // Copied in chunks: some devices bind at most 128 MiB to one kernel argument.
+    constexpr uint64_t kChunk = uint64_t{64} << 20;
+    const uint64_t chunks = std::max<uint64_t>(1, bytes / kChunk);
+    const int64_t n = static_cast<int64_t>(kChunk / sizeof(float));
+    Buffer from = device.allocate(chunks * kChunk), to = device.allocate(chunks * kChunk);
+    Graph graph;
+    for (uint64_t c = 0; c < chunks; ++c) {
+        const TensorId src = graph.external(DType::F32, {n}, from.base() + c * kChunk, "bandwidth.src");
+        graph.copy(src, graph.external(DType::F32, {n}, to.base() + c * kChunk, "bandwidth.dst"));
+    }
+
+    std::vector<double> rates;
+    for (int32_t r = 0; r < repetitions + 1; ++r) {  // the first pass warms up
+        const auto start = std::chrono::steady_clock::now();
+        device.compute(graph);  // returns when the copy has finished
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (r > 0) rates.push_back(2.0 * static_cast<double>(chunks * kChunk) / s / 1e9);
     }
     std::sort(rates.begin(), rates.end());
     return rates[rates.size() / 2];
