@@ -145,6 +145,59 @@ TEST(VulkanOps, MulMatBothPathsEveryWeightType) {
         }
 }
 
+// The mat-vec kernel's wide loads and their fallbacks: A rows starting one
+// block (or one element) into their tensor, so not 4- or 16-byte aligned where
+// the block size allows; for Q4_K/Q5_K (16-byte multiples) also 4 bytes in,
+// which reads the blocks shifted (the reference reads the same bytes; rows it
+// finds non-finite are not compared); B columns 4 bytes past a 16-byte
+// boundary; plain K not a multiple of the unit; two columns.
+TEST(VulkanOps, MatVecAtUnalignedOffsets) {
+    REQUIRE_VULKAN_DEVICE();
+    for (sl_dtype t : {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16, SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K,
+                       SL_DTYPE_Q5_K, SL_DTYPE_Q6_K}) {
+        const DTypeTraits& tr = traits(static_cast<DType>(t));
+        std::vector<size_t> offsets = {tr.block_bytes};
+        if (tr.block_bytes % 16 == 0) offsets.push_back(4);
+        for (size_t offset : offsets)
+            for (int64_t N : {1, 2}) {
+                const int64_t K = tr.block_elements == 1 ? 523 : 512, M = 13;
+                const std::string what = std::string(tr.name) + " at +" + std::to_string(offset) + " N=" + std::to_string(N);
+                expect_matches_reference(
+                    [=](GraphHarness& h) {
+                        const int64_t Kb = K + tr.block_elements, Kc = K + 1;
+                        const auto rb = static_cast<int64_t>(row_bytes(static_cast<DType>(t), Kb));
+                        const int base = h.leaf(t, {Kb, M, 1, 1}, random_floats(static_cast<size_t>(Kb * M), 9));
+                        const int64_t e = tr.block_elements == 1 ? static_cast<int64_t>(tr.block_bytes) : 0;
+                        const int a = h.view(base, {K, M, 1, 1}, {e, rb, rb * M, rb * M}, offset);
+                        const int bb = h.leaf(SL_DTYPE_F32, {Kc, N, 1, 1}, random_floats(static_cast<size_t>(Kc * N), 10));
+                        const int b = h.view(bb, {K, N, 1, 1}, {4, Kc * 4, Kc * 4 * N, Kc * 4 * N}, 4);
+                        return h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a, b});
+                    },
+                    5e-4, what);
+            }
+    }
+}
+
+// A contiguous COPY within one dtype goes by words: at 16-byte aligned ends,
+// at 4-byte aligned ones, and (F16 at 2 mod 4) by elements.
+TEST(VulkanOps, ContiguousCopyWithinOneType) {
+    REQUIRE_VULKAN_DEVICE();
+    for (sl_dtype t : {SL_DTYPE_F32, SL_DTYPE_F16})
+        for (size_t offset : {size_t{0}, size_t{4}, size_t{2}}) {
+            if (t == SL_DTYPE_F32 && offset == 2) continue;
+            const std::string what = std::string(dtype_name(static_cast<DType>(t))) + " at +" + std::to_string(offset);
+            expect_matches_reference(
+                [=](GraphHarness& h) {
+                    const int src = h.leaf(t, {1030, 3, 1, 1}, random_floats(1030 * 3, 11));
+                    const int dst_base = h.leaf(t, {1040, 3, 1, 1}, std::vector<float>(1040 * 3, 0.0f));
+                    const int64_t es = t == SL_DTYPE_F32 ? 4 : 2;
+                    const int dst = h.view(dst_base, {1030, 3, 1, 1}, {es, 1030 * es, 3090 * es, 3090 * es}, offset);
+                    return h.copy(src, dst);
+                },
+                1e-7, what);
+        }
+}
+
 TEST(VulkanOps, GetRowsEveryWeightType) {
     REQUIRE_VULKAN_DEVICE();
     for (sl_dtype t : {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16, SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K,

@@ -80,7 +80,8 @@ void GraphRunner::reserve(uint32_t n_nodes) {
 void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const BufferTable& buffers) {
     if (nodes.empty()) return;
     const VkDevice device = context_.device();
-    const uint64_t align = std::max<uint64_t>(context_.storage_offset_alignment(), 4);
+    // At least 16, so the offset the shader gets tells it where 16-byte loads are aligned.
+    const uint64_t align = std::max<uint64_t>(context_.storage_offset_alignment(), 16);
     const uint64_t max_range = context_.max_storage_range();
     const auto n = static_cast<uint32_t>(nodes.size());
 

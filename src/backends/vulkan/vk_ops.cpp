@@ -12,7 +12,7 @@ namespace {
 constexpr uint64_t kMaxGroups = 65535;  // the smallest maxComputeWorkGroupCount Vulkan allows
 constexpr uint32_t kElementwiseGroup = 256;
 constexpr int64_t kMaxHeadDim = 512;  // attention: 64 threads x 8 accumulators
-constexpr int64_t kTile = 32;         // mul_mat tile (shaders/mul_mat.comp)
+constexpr int64_t kTile = 64;         // mul_mat output tile (shaders/mul_mat.comp)
 constexpr int64_t kMatVecColumns = 2; // up to this many columns of B: the mat-vec kernel
 constexpr int64_t kMatVecRows = 4;    // rows of A per mat-vec workgroup (shaders/mul_mat_vec.comp)
 
@@ -162,10 +162,20 @@ Dispatch plan_node(const Node& n) {
             extra[0] = n.src[3] ? 1 : 0;
             d.groups[0] = static_cast<uint32_t>(std::min<uint64_t>(n.out.ne[1] * n.out.ne[2], kMaxGroups));
             break;
-        case SL_OP_COPY:
+        case SL_OP_COPY: {
             d.kernel = Kernel::Copy;
-            d.groups[0] = grid(out_elements, kElementwiseGroup);
+            const sl_tensor& src = n.in(0);
+            const uint64_t bytes = out_elements * (n.out.dtype == SL_DTYPE_F32 ? 4 : 2);
+            if (src.dtype == n.out.dtype && host::is_contiguous(src) && host::is_contiguous(n.out) && bytes % 4 == 0) {
+                // The same bytes at another place: a word copy (the shader checks the offsets).
+                extra[0] = 1;
+                extra[1] = static_cast<uint32_t>(bytes / 4);
+                d.groups[0] = grid(bytes / 16, kElementwiseGroup);
+            } else {
+                d.groups[0] = grid(out_elements, kElementwiseGroup);
+            }
             break;
+        }
         default: host::unsupported("op ", n.out.op, " has no Vulkan kernel");
     }
     return d;

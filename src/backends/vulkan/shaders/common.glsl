@@ -14,6 +14,11 @@ layout(std430, set = 0, binding = 2) readonly buffer Src1 { uint s1[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Src2 { uint s2[]; };
 layout(std430, set = 0, binding = 4) readonly buffer Src3 { uint s3[]; };
 layout(std430, set = 0, binding = 5) buffer Dst { uint dst[]; };
+// The same bytes as 16-byte words, for wide loads and stores where a kernel
+// knows its offsets are 16-byte aligned (Vulkan allows aliased bindings).
+layout(std430, set = 0, binding = 1) readonly buffer Src0V { uvec4 s0v[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Src1V { vec4 s1v[]; };
+layout(std430, set = 0, binding = 5) buffer DstV { uvec4 dstv[]; };
 
 #define SLOT_DST 4u
 uint t_off(uint s) { return args[s * 10u]; }

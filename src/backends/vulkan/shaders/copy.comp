@@ -3,7 +3,7 @@
 // F16, BF16; any strides), rounding to nearest even. 16-bit outputs are
 // written with atomics on their 32-bit word, so two invocations writing the
 // two halves of one word never lose each other's half, and bytes no element
-// covers are never touched.
+// covers are never touched. A contiguous copy within one dtype copies words.
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x = 256) in;
 
@@ -44,7 +44,26 @@ void store_half(uint b, uint h) {
     atomicOr(dst[b >> 2], h << shift);
 }
 
+// A contiguous copy within one dtype (host: extra word 0 set, word 1 the
+// number of 32-bit words): 16-byte words where both ends are 16-byte aligned,
+// else 32-bit words. False where an end is not 4-byte aligned (F16 at 2 mod 4):
+// the element path then does it.
+bool copy_words() {
+    const uint words = x_u(1u), from = t_off(0u), to = t_off(SLOT_DST);
+    if (((from | to) & 3u) != 0u) return false;
+    const uint stride = gl_NumWorkGroups.x * 256u;
+    uint done = 0u;
+    if (((from | to) & 15u) == 0u) {
+        const uint n4 = words >> 2;
+        for (uint i = gl_GlobalInvocationID.x; i < n4; i += stride) dstv[(to >> 4) + i] = s0v[(from >> 4) + i];
+        done = n4 << 2;
+    }
+    for (uint i = done + gl_GlobalInvocationID.x; i < words; i += stride) dst[(to >> 2) + i] = s0[(from >> 2) + i];
+    return true;
+}
+
 void main() {
+    if (x_u(0u) == 1u && copy_words()) return;
     const uint total = t_ne(0u, 0u) * t_ne(0u, 1u) * t_ne(0u, 2u) * t_ne(0u, 3u);
     const uint sdt = t_dtype(0u), ddt = t_dtype(SLOT_DST);
     for (uint idx = gl_GlobalInvocationID.x; idx < total; idx += gl_NumWorkGroups.x * 256u) {

@@ -1,16 +1,19 @@
 #version 450
 // MUL_MAT for many columns of B (prompt processing): each workgroup computes a
-// 32 x 32 tile of the output, staging 32-deep slices of A (dequantized) and B
-// in shared memory; each of the 256 invocations accumulates 2 x 2 outputs.
+// 64 x 64 tile of the output, staging 16-deep slices of A (dequantized) and B
+// in shared memory; each of the 256 invocations accumulates a 4 x 4 block of
+// outputs, so every value read from shared memory feeds four multiply-adds.
 #extension GL_GOOGLE_include_directive : require
-layout(local_size_x = 16, local_size_y = 16) in;
+layout(local_size_x = 256) in;
 
 #include "common.glsl"
 #include "dequant.glsl"
 
-#define TILE 32u
-shared float a_tile[TILE][TILE + 1u];  // [k][m]; +1 against bank conflicts
-shared float b_tile[TILE][TILE + 1u];  // [k][n]
+#define TILE 64u  // also kTile in vk_ops.cpp
+#define DEPTH 16u  // 2 x 16 x 65 floats: within the 16 KiB of shared memory every device has
+#define PASS (256u / DEPTH)  // tile rows (and columns) loaded per pass
+shared float a_tile[DEPTH][TILE + 1u];  // [k][m]; +1 against bank conflicts on the stores
+shared float b_tile[DEPTH][TILE + 1u];  // [k][n]
 
 void main() {
     const uint K = t_ne(0u, 0u), M = t_ne(0u, 1u), A2 = t_ne(0u, 2u), A3 = t_ne(0u, 3u);
@@ -25,35 +28,45 @@ void main() {
     const uint i = batch % B2, j = batch / B2;
     const uint ia = i / (B2 / A2), ja = j / (B3 / A3);
     const uint m0 = gl_WorkGroupID.x * TILE, n0 = gl_WorkGroupID.y * TILE;
-    const uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
-    const uint tid = ty * 16u + tx;
+    const uint tid = gl_LocalInvocationID.x;
     const uint anb0 = t_nb(0u, 0u), bnb0 = t_nb(1u, 0u);
 
-    float acc00 = 0.0, acc01 = 0.0, acc10 = 0.0, acc11 = 0.0;
-    for (uint k0 = 0u; k0 < K; k0 += TILE) {
-        for (uint e = tid; e < TILE * TILE; e += 256u) {
-            const uint kk = e % TILE, r = e / TILE;
-            const uint k = k0 + kk;
-            const uint m = m0 + r, n = n0 + r;
-            a_tile[kk][r] = (m < M && k < K) ? weight(dt, elem_off(0u, 0u, m, ia, ja), k, anb0) : 0.0;
-            b_tile[kk][r] = (n < N && k < K) ? s1_f32(elem_off(1u, 0u, n, i, j) + k * bnb0) : 0.0;
+    // Loading: invocation tid fills depth kk of tile rows (and columns)
+    // r0 + PASS s, so neighbours read neighbouring k of one row. Their offsets are fixed.
+    const uint kk = tid % DEPTH, r0 = tid / DEPTH;
+    uint a_row[TILE / PASS], b_col[TILE / PASS];
+    [[unroll]] for (uint s = 0u; s < TILE / PASS; ++s) {
+        a_row[s] = elem_off(0u, 0u, min(m0 + r0 + PASS * s, M - 1u), ia, ja);
+        b_col[s] = elem_off(1u, 0u, min(n0 + r0 + PASS * s, N - 1u), i, j);
+    }
+    // Computing: invocation (tx, ty) owns rows tx + 16a and columns ty + 16b.
+    const uint tx = tid % 16u, ty = tid / 16u;
+    vec4 acc[4] = {vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0)};  // acc[b][a]
+    for (uint k0 = 0u; k0 < K; k0 += DEPTH) {
+        const uint k = k0 + kk;
+        [[unroll]] for (uint s = 0u; s < TILE / PASS; ++s) {
+            const uint r = r0 + PASS * s;
+            a_tile[kk][r] = (m0 + r < M && k < K) ? weight(dt, a_row[s], k, anb0) : 0.0;
+            b_tile[kk][r] = (n0 + r < N && k < K) ? s1_f32(b_col[s] + k * bnb0) : 0.0;
         }
         memoryBarrierShared();
         barrier();
-        [[unroll]] for (uint kk = 0u; kk < TILE; ++kk) {
-            const float a0 = a_tile[kk][tx], a1 = a_tile[kk][tx + 16u];
-            const float b0 = b_tile[kk][ty], b1 = b_tile[kk][ty + 16u];
-            acc00 += a0 * b0;
-            acc01 += a0 * b1;
-            acc10 += a1 * b0;
-            acc11 += a1 * b1;
+        [[unroll]] for (uint d = 0u; d < DEPTH; ++d) {
+            const vec4 a = vec4(a_tile[d][tx], a_tile[d][tx + 16u], a_tile[d][tx + 32u], a_tile[d][tx + 48u]);
+            const vec4 b = vec4(b_tile[d][ty], b_tile[d][ty + 16u], b_tile[d][ty + 32u], b_tile[d][ty + 48u]);
+            acc[0] += a * b.x;
+            acc[1] += a * b.y;
+            acc[2] += a * b.z;
+            acc[3] += a * b.w;
         }
         barrier();
     }
     const uint base = M * N * batch;
-    const uint ma = m0 + tx, mb = m0 + tx + 16u, na = n0 + ty, nb = n0 + ty + 16u;
-    if (ma < M && na < N) out_f32(base + ma + M * na, acc00);
-    if (ma < M && nb < N) out_f32(base + ma + M * nb, acc01);
-    if (mb < M && na < N) out_f32(base + mb + M * na, acc10);
-    if (mb < M && nb < N) out_f32(base + mb + M * nb, acc11);
+    [[unroll]] for (uint bi = 0u; bi < 4u; ++bi) {
+        const uint n = n0 + ty + 16u * bi;
+        [[unroll]] for (uint ai = 0u; ai < 4u; ++ai) {
+            const uint m = m0 + tx + 16u * ai;
+            if (m < M && n < N) out_f32(base + m + M * n, acc[bi][ai]);
+        }
+    }
 }
