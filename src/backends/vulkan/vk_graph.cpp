@@ -1,6 +1,8 @@
 #include "vk_graph.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -54,6 +56,20 @@ GraphRunner::GraphRunner(Context& context, Pipelines& pipelines) : context_(cont
     const uint64_t align = std::max<uint64_t>(context.storage_offset_alignment(), 1);
     arg_stride_ = (kArgWords * 4 + align - 1) / align * align;
     dummy_ = make_memory(context, 16, false);
+    const char* profile = std::getenv("SUANLI_VULKAN_PROFILE");
+    profile_.enabled = profile && *profile && std::strcmp(profile, "0") != 0;
+}
+
+GraphRunner::~GraphRunner() {
+    if (!profile_.enabled || profile_.graphs == 0) return;
+    const auto us = [&](std::chrono::duration<double> t) { return t.count() * 1e6 / static_cast<double>(profile_.graphs); };
+    std::fprintf(stderr,
+                 "vulkan profile: %llu graphs, %.1f nodes and %.1f barriers each; per graph: prepare %.0f us "
+                 "(plans, descriptors), record %.0f us, submit and wait %.0f us\n",
+                 static_cast<unsigned long long>(profile_.graphs),
+                 static_cast<double>(profile_.nodes) / static_cast<double>(profile_.graphs),
+                 static_cast<double>(profile_.barriers) / static_cast<double>(profile_.graphs), us(profile_.prepare),
+                 us(profile_.record), us(profile_.execute));
 }
 
 void GraphRunner::reserve(uint32_t n_nodes) {
@@ -84,6 +100,8 @@ void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const 
     const uint64_t align = std::max<uint64_t>(context_.storage_offset_alignment(), 16);
     const uint64_t max_range = context_.max_storage_range();
     const auto n = static_cast<uint32_t>(nodes.size());
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point t0 = Clock::now();
 
     // Plan every node and find its bytes before recording anything.
     std::vector<Dispatch> plans;
@@ -156,6 +174,7 @@ void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const 
         std::lock_guard lock(context_.mutex());
         context_.begin();
         const VkCommandBuffer cmd = context_.command_buffer();
+        const Clock::time_point t1 = Clock::now();
         edge_barrier(cmd, true);
         std::vector<Range> written, read;
         for (uint32_t i = 0; i < n; ++i) {
@@ -164,6 +183,7 @@ void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const 
             for (int s = 0; s < SL_MAX_SRC && !hazard; ++s)
                 if (ranges[i][s].buffer) hazard = overlaps_any(ranges[i][s], written);
             if (hazard) {
+                ++profile_.barriers;
                 compute_barrier(cmd);
                 written.clear();
                 read.clear();
@@ -176,7 +196,15 @@ void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const 
             vkCmdDispatch(cmd, plans[i].groups[0], plans[i].groups[1], plans[i].groups[2]);
         }
         edge_barrier(cmd, false);
+        const Clock::time_point t2 = Clock::now();
         context_.submit_and_wait();
+        if (profile_.enabled) {
+            ++profile_.graphs;
+            profile_.nodes += n;
+            profile_.prepare += t1 - t0;
+            profile_.record += t2 - t1;
+            profile_.execute += Clock::now() - t2;
+        }
     }
 
     // Inputs only the kernels could check (GET_ROWS ids).
