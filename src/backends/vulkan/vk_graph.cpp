@@ -70,6 +70,26 @@ GraphRunner::~GraphRunner() {
                  static_cast<double>(profile_.nodes) / static_cast<double>(profile_.graphs),
                  static_cast<double>(profile_.barriers) / static_cast<double>(profile_.graphs), us(profile_.prepare),
                  us(profile_.record), us(profile_.execute));
+    static const char* const kNames[] = {"mul_mat_vec", "mul_mat", "get_rows", "binary", "unary",
+                                         "rms_norm",    "rope",    "attention", "copy"};
+    static_assert(std::size(kNames) == static_cast<size_t>(Kernel::Count));
+    for (size_t k = 0; k < std::size(kNames); ++k)
+        if (profile_.kernel_dispatches[k] > 0)
+            std::fprintf(stderr, "  %-12s %7.1f dispatches, %8.1f us of GPU time per graph\n", kNames[k],
+                         static_cast<double>(profile_.kernel_dispatches[k]) / static_cast<double>(profile_.graphs),
+                         profile_.kernel_ns[k] / 1e3 / static_cast<double>(profile_.graphs));
+}
+
+void GraphRunner::reserve_timestamps(uint32_t count) {
+    if (profile_.timestamp_capacity >= count) return;
+    const VkDevice device = context_.device();
+    VkQueryPoolCreateInfo info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    info.queryCount = std::max<uint32_t>(count * 2, 256);
+    VkQueryPool pool = VK_NULL_HANDLE;
+    check(vkCreateQueryPool(device, &info, nullptr, &pool), "vkCreateQueryPool");
+    profile_.timestamps = Owned<VkQueryPool>(pool, [device](VkQueryPool h) { vkDestroyQueryPool(device, h, nullptr); });
+    profile_.timestamp_capacity = info.queryCount;
 }
 
 void GraphRunner::reserve(uint32_t n_nodes) {
@@ -170,12 +190,16 @@ void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const 
     std::vector<VkPipeline> pipelines(n);
     for (uint32_t i = 0; i < n; ++i) pipelines[i] = pipelines_.get(plans[i].kernel, plans[i].slots[0]->dtype);
 
+    const bool timed = profile_.enabled && context_.properties().limits.timestampComputeAndGraphics;
+    if (timed) reserve_timestamps(n + 1);
     {
         std::lock_guard lock(context_.mutex());
         context_.begin();
         const VkCommandBuffer cmd = context_.command_buffer();
         const Clock::time_point t1 = Clock::now();
+        if (timed) vkCmdResetQueryPool(cmd, profile_.timestamps, 0, n + 1);
         edge_barrier(cmd, true);
+        if (timed) vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, profile_.timestamps, 0);
         std::vector<Range> written, read;
         for (uint32_t i = 0; i < n; ++i) {
             const Range& out = ranges[i][kOutSlot];
@@ -194,6 +218,8 @@ void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const 
             vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[i]);
             vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_.layout(), 0, 1, &sets[i], 0, nullptr);
             vkCmdDispatch(cmd, plans[i].groups[0], plans[i].groups[1], plans[i].groups[2]);
+            // Written once every earlier command has finished: the time since the last one is this node's.
+            if (timed) vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, profile_.timestamps, i + 1);
         }
         edge_barrier(cmd, false);
         const Clock::time_point t2 = Clock::now();
@@ -204,6 +230,18 @@ void GraphRunner::run(const sl_graph& graph, std::span<const Node> nodes, const 
             profile_.prepare += t1 - t0;
             profile_.record += t2 - t1;
             profile_.execute += Clock::now() - t2;
+        }
+        if (timed) {
+            std::vector<uint64_t> ticks(n + 1);
+            check(vkGetQueryPoolResults(device, profile_.timestamps, 0, n + 1, ticks.size() * sizeof(uint64_t),
+                                        ticks.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+                  "vkGetQueryPoolResults");
+            const double period = context_.properties().limits.timestampPeriod;
+            for (uint32_t i = 0; i < n; ++i) {
+                const auto k = static_cast<size_t>(plans[i].kernel);
+                profile_.kernel_ns[k] += static_cast<double>(ticks[i + 1] - ticks[i]) * period;
+                ++profile_.kernel_dispatches[k];
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 // wrote (or writes bytes one read), then one submission and a wait.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <span>
 
@@ -23,6 +24,7 @@ public:
 
 private:
     void reserve(uint32_t n_nodes);
+    void reserve_timestamps(uint32_t count);
 
     Context& context_;
     Pipelines& pipelines_;
@@ -37,6 +39,11 @@ private:
         bool enabled = false;
         uint64_t graphs = 0, nodes = 0, barriers = 0;
         std::chrono::duration<double> prepare{}, record{}, execute{};
+        // GPU time and dispatches per kernel, from a timestamp after each dispatch.
+        std::array<double, static_cast<size_t>(Kernel::Count)> kernel_ns{};
+        std::array<uint64_t, static_cast<size_t>(Kernel::Count)> kernel_dispatches{};
+        Owned<VkQueryPool> timestamps;
+        uint32_t timestamp_capacity = 0;
     } profile_;
 };
 
