@@ -43,6 +43,9 @@ done
 
 [ "${SUANLI_TEST_QUICK:-0}" = 1 ] && finish
 
+echo "== AArch64: cross build, NEON kernels under qemu (both tables)"
+if bash scripts/arm64.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo "== AddressSanitizer + UBSan: parser and unit tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSUANLI_SANITIZE=address,undefined \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null &&

@@ -74,7 +74,9 @@ TEST_P(CpuGolden, TinyRandomLlamaAndQwen2MatchLlamaCpp) {
     check_model(GetParam(), "models/qwen2-tiny-random.gguf", "reference/qwen2_tiny.json", "top10_per_step", 2e-3, 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllPaths, CpuGolden, ::testing::Values(cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512),
+INSTANTIATE_TEST_SUITE_P(AllPaths, CpuGolden,
+                         ::testing::Values(cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Neon,
+                                           cpu::Isa::NeonDot),
                          [](const ::testing::TestParamInfo<cpu::Isa>& i) { return std::string(cpu::isa_name(i.param)); });
 
 }  // namespace

@@ -116,7 +116,7 @@ Isa selected_isa() {
     const int forced = g_forced_isa.load();
     if (forced >= 0) return static_cast<Isa>(forced);
     if (const char* env = std::getenv("SUANLI_CPU_ISA")) {
-        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+        for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot})
             if (std::strcmp(env, isa_name(isa)) == 0 && isa_supported(isa)) return isa;
     }
     return best_isa();

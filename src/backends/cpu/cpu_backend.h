@@ -12,7 +12,7 @@ namespace cpu {
 
 // The kernel path devices opened from now on use: `isa` if the host supports
 // it (returns false and changes nothing otherwise). Without a call, the
-// environment variable SUANLI_CPU_ISA (scalar, avx2, avx512) decides, else the
+// environment variable SUANLI_CPU_ISA (scalar, avx2, avx512, neon, dotprod) decides, else the
 // best path the CPU has. For tests and benchmarks.
 bool force_isa(Isa isa);
 void clear_forced_isa();

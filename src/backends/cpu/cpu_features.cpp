@@ -4,6 +4,11 @@
 #include <cpuid.h>
 #define SUANLI_CPU_X86 1
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#define SUANLI_CPU_ARM64_LINUX 1
+#endif
 
 namespace suanli::cpu {
 namespace {
@@ -35,6 +40,13 @@ CpuFeatures detect() {
         f.avx512bf16 = (a >> 5) & 1;
     }
 #endif
+#ifdef SUANLI_CPU_ARM64_LINUX
+    // The kernel reports what user space may run (a feature the hypervisor or
+    // kernel hides counts as absent), as XGETBV does on x86.
+    const unsigned long hw = getauxval(AT_HWCAP);
+    f.neon = (hw & HWCAP_ASIMD) != 0;
+    f.dotprod = (hw & HWCAP_ASIMDDP) != 0;
+#endif
     return f;
 }
 
@@ -50,20 +62,30 @@ const char* isa_name(Isa isa) {
         case Isa::Scalar: return "scalar";
         case Isa::Avx2: return "avx2";
         case Isa::Avx512: return "avx512";
+        case Isa::Neon: return "neon";
+        case Isa::NeonDot: return "dotprod";
     }
     return "?";
 }
 
 bool isa_supported(Isa isa) {
+#ifdef SUANLI_CPU_HAVE_X86_KERNELS
+    constexpr bool x86 = true;
+#else
+    constexpr bool x86 = false;
+#endif
+#ifdef SUANLI_CPU_HAVE_ARM_KERNELS
+    constexpr bool arm = true;
+#else
+    constexpr bool arm = false;
+#endif
     const CpuFeatures& f = cpu_features();
     switch (isa) {
         case Isa::Scalar: return true;
-#ifdef SUANLI_CPU_HAVE_X86_KERNELS
-        case Isa::Avx2: return f.avx2 && f.fma && f.f16c;
-        case Isa::Avx512: return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
-#else
-        default: (void)f; return false;
-#endif
+        case Isa::Avx2: return x86 && f.avx2 && f.fma && f.f16c;
+        case Isa::Avx512: return x86 && f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+        case Isa::Neon: return arm && f.neon;
+        case Isa::NeonDot: return arm && f.neon && f.dotprod;
     }
     return false;
 }
@@ -71,6 +93,8 @@ bool isa_supported(Isa isa) {
 Isa best_isa() {
     if (isa_supported(Isa::Avx512)) return Isa::Avx512;
     if (isa_supported(Isa::Avx2)) return Isa::Avx2;
+    if (isa_supported(Isa::NeonDot)) return Isa::NeonDot;
+    if (isa_supported(Isa::Neon)) return Isa::Neon;
     return Isa::Scalar;
 }
 

@@ -1,6 +1,7 @@
 // What the host CPU can run, read once from CPUID (and XGETBV, so that a
-// feature the OS does not save registers for counts as absent), and which
-// kernel path (ISA level) the cpu backend uses.
+// feature the OS does not save registers for counts as absent) on x86, from the
+// kernel's HWCAP bits on AArch64, and which kernel path (ISA level) the cpu
+// backend uses.
 #pragma once
 
 namespace suanli::cpu {
@@ -8,14 +9,15 @@ namespace suanli::cpu {
 struct CpuFeatures {
     bool avx2 = false, fma = false, f16c = false;
     bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+    bool neon = false, dotprod = false;  // AArch64: HWCAP_ASIMD, HWCAP_ASIMDDP
 };
 
-// The host's features (all false on non-x86 builds).
+// The host's features (only those of the build's architecture can be true).
 const CpuFeatures& cpu_features();
 
-// Kernel paths, from the portable one up. Each level needs the features listed
-// in isa_supported().
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Kernel paths, from the portable one up per architecture. Each level needs
+// the features listed in isa_supported().
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3, NeonDot = 4 };
 
 const char* isa_name(Isa isa);
 // True if this build has the path and the host can run it.

@@ -4,6 +4,7 @@
 // file, could be the copy the linker keeps for every caller.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "backends/cpu/cpu_features.h"
@@ -36,6 +37,8 @@ static_assert(sizeof(BlockQ8K) == 292);
 // and weight reads).
 inline constexpr int kMaxCols = 4;
 inline constexpr int kMaxQuantCols = 8;
+// Weight rows per call of a Q8_0/Q4_0 gemm kernel.
+inline constexpr int kMaxQuantRows = 16;
 
 struct Kernels {
     Isa isa;
@@ -47,6 +50,15 @@ struct Kernels {
     void (*dot_q4_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
     // The same for K-quant weights, nblocks super-blocks of 256; indexed by KQuantWeight below.
     void (*dot_kquant[3])(const void* w, const BlockQ8K* const* cols, int nc, int64_t nblocks, float* out);
+    // Optional Q8_0/Q4_0 kernels for several rows and any number of columns (null: dot_q8_0 /
+    // dot_q4_0 row by row): out[c * ldo + r] = dot(weight row r, column c) for r < nr
+    // (1..kMaxQuantRows) and c < ncols, row r at w + r * row_bytes, column c at cols + c *
+    // col_stride. A path that has them uses them for every Q8_0/Q4_0 matmul, and each output's
+    // bits depend on its own row and column only.
+    void (*gemm_q8_0)(const void* w, size_t row_bytes, int nr, const BlockQ8A* cols, int64_t col_stride, int64_t ncols,
+                      int64_t nblocks, float* out, int64_t ldo) = nullptr;
+    void (*gemm_q4_0)(const void* w, size_t row_bytes, int nr, const BlockQ8A* cols, int64_t col_stride, int64_t ncols,
+                      int64_t nblocks, float* out, int64_t ldo) = nullptr;
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };
@@ -62,6 +74,10 @@ const Kernels& kernels_scalar();
 #ifdef SUANLI_CPU_HAVE_X86_KERNELS
 const Kernels& kernels_avx2();
 const Kernels& kernels_avx512();
+#endif
+#ifdef SUANLI_CPU_HAVE_ARM_KERNELS
+const Kernels& kernels_neon();
+const Kernels& kernels_neon_dot();
 #endif
 
 // The table for `isa` (which must be supported).

@@ -203,6 +203,10 @@ const Kernels& kernels_for(Isa isa) {
     if (isa == Isa::Avx512) return kernels_avx512();
     if (isa == Isa::Avx2) return kernels_avx2();
 #endif
+#ifdef SUANLI_CPU_HAVE_ARM_KERNELS
+    if (isa == Isa::NeonDot) return kernels_neon_dot();
+    if (isa == Isa::Neon) return kernels_neon();
+#endif
     (void)isa;
     return kScalar;
 }

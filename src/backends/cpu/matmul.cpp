@@ -8,11 +8,15 @@
 // exact integer sum, scaled in float. Output rows are split across the threads;
 // a weight row is read once for up to kMaxCols columns (kMaxQuantCols for the
 // quantized types), and kRowBlock rows are swept per column tile so the tile
-// stays in cache.
+// stays in cache. A path with Q8_0/Q4_0 gemm kernels (AVX-512) instead hands
+// them up to kMaxQuantRows rows and all the columns at once: they repack the
+// rows once and sweep the columns over them.
 // Every output element is computed by the same kernel call whichever thread
 // runs it, and a kernel treats each of its columns alike, whatever their
 // number, so the result depends neither on the thread count nor on how many
 // columns the matmul has (a request gives the same bits alone or batched).
+#include <algorithm>
+
 #include "backends/cpu/ops.h"
 
 namespace suanli::cpu {
@@ -78,6 +82,20 @@ void run_mul_mat(Context& ctx, const Node& n) {
     auto* out = reinterpret_cast<float*>(n.out.addr);
     const int64_t total_rows = M * B2 * B3;  // output row r is (m, i2, i3), r = (i3 * B2 + i2) * M + m
     const int64_t min_rows = std::max<int64_t>(1, kMinWorkPerThread / std::max<int64_t>(K * N, 1));
+    const auto gemm = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_q8_0 : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_q4_0 : nullptr;
+    if (gemm) {
+        // Up to kMaxQuantRows rows of one matrix against all N of its columns per call.
+        ctx.pool.parallel_for(total_rows, min_rows, [&](int64_t first, int64_t last) {
+            for (int64_t r = first; r < last;) {
+                const int64_t m = r % M, i2 = (r / M) % B2, i3 = r / (M * B2);
+                const int nr = static_cast<int>(std::min<int64_t>({kMaxQuantRows, last - r, M - m}));
+                gemm(row_ptr(a, m, i2 / r2, i3 / r3), a.nb[1], nr, qcols + (i3 * B2 + i2) * N * nblocks, nblocks, N,
+                     nblocks, out + (i3 * B2 + i2) * M * N + m, M);
+                r += nr;
+            }
+        });
+        return;
+    }
     const int64_t tile = quantized ? kMaxQuantCols : kMaxCols;  // columns per weight-row pass
     ctx.pool.parallel_for(total_rows, min_rows, [&](int64_t first, int64_t last) {
         for (int64_t r0 = first; r0 < last; r0 += kRowBlock) {

@@ -3,7 +3,10 @@
 // Everything here has internal linkage (see kernels.h).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/x86/kquant_unpack.h"
@@ -71,104 +74,181 @@ void dot_float(const void* wv, const float* const* cols, int nc, int64_t K, floa
     }
 }
 
-inline float half(const unsigned char* p) {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-// A weight block as 32 signed int8 values.
-inline __m256i block_q8_0(const unsigned char* p) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
-}
-inline __m256i block_q4_0(const unsigned char* p) {
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-    const __m128i m = _mm_set1_epi8(0x0f);
-    const __m256i x = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
-    return _mm256_sub_epi8(x, _mm256_set1_epi8(8));
-}
+// Q8_0/Q4_0 weights times BlockQ8A columns, 16 weight rows per call, rows in
+// the 16 lanes of a zmm. The rows' blocks are first repacked (once per call,
+// whatever the number of columns) into signed bytes, transposed so that vector
+// k holds bytes 4k..4k+3 of every row's block; then for each column and block
+// eight vpdpbusd with the column's 4-byte groups broadcast give all 16 rows'
+// block dots at once. vpdpbusd multiplies unsigned by signed bytes: the
+// activations go in as a + 128 and the row's -128 * sum(q), computed at repack
+// time, seeds the sum, so each lane ends as the exact int32 dot of the block.
+// Then acc += dot * (dw * da), one FMA per block in block order: an output's
+// bits depend only on its own row and column (not on the rows or columns next
+// to it), so mat-vec and mat-mat agree.
+
 inline __m512i join(__m256i lo, __m256i hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
-// Two consecutive blocks as 64 signed int8 values.
-inline __m512i pair_q8_0(const unsigned char* p) { return join(block_q8_0(p), block_q8_0(p + 34)); }
-inline __m512i pair_q4_0(const unsigned char* p) {
-    // Both blocks' nibbles at once: x = [qs0 | qs1]; low nibbles are elements
-    // 0-15, high ones 16-31; then the 128-bit lanes go back into block order.
-    const __m256i x = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 18 + 2)), 1);
-    const __m256i m = _mm256_set1_epi8(0x0f);
-    const __m512i v = join(_mm256_and_si256(x, m), _mm256_and_si256(_mm256_srli_epi16(x, 4), m));
-    return _mm512_sub_epi8(_mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8(8));
-}
-inline __m256i act(const BlockQ8A& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)); }
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// Two blocks per step: |w| (unsigned) times b with w's sign (signed), four
-// products summed per int32 lane by vpdpbusd (exact), scaled in float. An odd
-// last block takes the 256-bit form of the same.
-template <int NC, int Bytes, __m256i (*Block)(const unsigned char*), __m512i (*Pair)(const unsigned char*)>
-void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t nblocks, float* out) {
+// One block of 16 rows, repacked.
+struct PackedBlock {
+    __m512i q[8];   // lane r of q[k]: bytes 4k..4k+3 of row r's block (signed)
+    __m512i seed;   // lane r: -128 * sum of row r's block
+    __m512 d;       // lane r: row r's block scale
+};
+
+// Two rows' blocks (rows r, r') as 64 signed bytes: row r in the low half.
+template <bool Q4>
+inline __m512i row_pair(const unsigned char* p0, const unsigned char* p1) {
+    if constexpr (Q4) {
+        const __m256i x = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2))),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(p1 + 2)), 1);
+        const __m256i m = _mm256_set1_epi8(0x0f);
+        // [low nibbles of both | high nibbles of both], then the 128-bit lanes in row order.
+        const __m512i v = join(_mm256_and_si256(x, m), _mm256_and_si256(_mm256_srli_epi16(x, 4), m));
+        return _mm512_sub_epi8(_mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8(8));
+    } else {
+        return join(load32(p0 + 2), load32(p1 + 2));
+    }
+}
+
+// Block b of rows[0..16) into `out`. rows[] may repeat a row (past the last).
+template <bool Q4>
+inline __attribute__((always_inline)) void pack_block(const unsigned char* const* rows, int64_t off, PackedBlock& out) {
+    __m512i z[8];  // z[i]: rows 2i (lanes 0-7) and 2i + 1 (lanes 8-15), one dword per lane
+    #pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) z[i] = row_pair<Q4>(rows[2 * i] + off, rows[2 * i + 1] + off);
+    // A 16 x 8 dword transpose in three vpermt2d stages, each swapping one bit
+    // of the vector index with one of the lane index.
+    const __m512i s1a = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+    const __m512i s1b = _mm512_setr_epi32(4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31);
+    const __m512i s2a = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+    const __m512i s2b = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+    __m512i t[4][2], u[2][2][2];
+    #pragma GCC unroll 4
+    for (int p = 0; p < 4; ++p) {
+        t[p][0] = _mm512_permutex2var_epi32(z[p], s1a, z[p + 4]);
+        t[p][1] = _mm512_permutex2var_epi32(z[p], s1b, z[p + 4]);
+    }
+    #pragma GCC unroll 2
+    for (int q = 0; q < 2; ++q)
+        #pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+            u[q][h][0] = _mm512_permutex2var_epi32(t[q][h], s2a, t[q + 2][h]);
+            u[q][h][1] = _mm512_permutex2var_epi32(t[q][h], s2b, t[q + 2][h]);
+        }
+    __m512i sum = _mm512_setzero_si512();
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h)
+        #pragma GCC unroll 2
+        for (int g = 0; g < 2; ++g) {
+            const __m512i w0 = _mm512_permutex2var_epi32(u[0][h][g], s2a, u[1][h][g]);
+            const __m512i w1 = _mm512_permutex2var_epi32(u[0][h][g], s2b, u[1][h][g]);
+            out.q[4 * h + 2 * g] = w0;
+            out.q[4 * h + 2 * g + 1] = w1;
+            sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(static_cast<char>(0x80)), w0);
+            sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(static_cast<char>(0x80)), w1);
+        }
+    out.seed = _mm512_sub_epi32(_mm512_setzero_si512(), sum);
+    // The f16 scales (scalar loads: cheaper than a gather here).
+    alignas(32) uint16_t h[16];
+    #pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r) std::memcpy(&h[r], rows[r] + off, 2);
+    out.d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
+}
+
+// All 16 rows against NC columns (column c at cols + c * col_stride). Block b
+// comes from Src(b): the packed buffer, or packed on the fly when there is
+// only one column tile (mat-vec: nothing to share, and no buffer round trip).
+template <int NC, class Src>
+inline __attribute__((always_inline)) void packed_times_cols(const Src& src, int64_t nblocks, const BlockQ8A* cols,
+                                                             int64_t col_stride, int nr, float* out, int64_t ldo) {
     __m512 acc[NC];
-    __m256 tail[NC];
-    #pragma GCC unroll 8
-    for (int c = 0; c < NC; ++c) {
-        acc[c] = _mm512_setzero_ps();
-        tail[c] = _mm256_setzero_ps();
-    }
-    int64_t i = 0;
-    for (; i + 2 <= nblocks; i += 2, w += 2 * Bytes) {
-        const float d0 = half(w), d1 = half(w + Bytes);
-        const __m512i q = Pair(w);
-        const __m512i aq = _mm512_abs_epi8(q);
-        const __mmask64 neg = _mm512_movepi8_mask(q);
+    #pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (int64_t b = 0; b < nblocks; ++b) {
+        const PackedBlock& p = src(b);
+        __m512i q[8];
         #pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) q[k] = p.q[k];
+        #pragma GCC unroll 16
         for (int c = 0; c < NC; ++c) {
-            const BlockQ8A& b0 = cols[c][i];
-            const BlockQ8A& b1 = cols[c][i + 1];
-            const __m512i bq = join(act(b0), act(b1));
-            const __m512i sb = _mm512_mask_sub_epi8(bq, neg, _mm512_setzero_si512(), bq);
-            const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aq, sb);
-            const __m512 scale = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d0 * b0.d), _mm512_set1_ps(d1 * b1.d));
-            acc[c] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[c]);
+            const BlockQ8A& a = cols[c * col_stride + b];
+            __m512i dot = p.seed;
+            #pragma GCC unroll 8
+            for (int k = 0; k < 8; ++k) {
+                int32_t g;
+                std::memcpy(&g, a.qs + 4 * k, 4);
+                dot = _mm512_dpbusd_epi32(dot, _mm512_xor_si512(_mm512_set1_epi32(g), bias), q[k]);
+            }
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(p.d, _mm512_set1_ps(a.d)), acc[c]);
         }
     }
-    if (i < nblocks) {
-        const float d = half(w);
-        const __m256i q = Block(w);
-        const __m256i aq = _mm256_sign_epi8(q, q);
-        #pragma GCC unroll 8
-        for (int c = 0; c < NC; ++c) {
-            const BlockQ8A& b = cols[c][i];
-            const __m256i sb = _mm256_sign_epi8(act(b), q);
-            const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aq, sb);
-            tail[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * b.d), _mm256_cvtepi32_ps(dot), tail[c]);
-        }
+    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
+    #pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+}
+
+constexpr int kColTile = 8;  // columns per pass over the packed rows (8 weight + kColTile accumulator zmm)
+
+// f(std::integral_constant<int, n>) for n = 1..Max.
+template <int Max, class F>
+inline void with_cols(int n, F&& f) {
+    if constexpr (Max > 1)
+        if (n < Max) return with_cols<Max - 1>(n, f);
+    f(std::integral_constant<int, Max>{});
+}
+static_assert(kMaxQuantRows == 16);
+
+template <bool Q4>
+void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int64_t col_stride, int64_t ncols,
+             int64_t nblocks, float* out, int64_t ldo) {
+    constexpr int Bytes = Q4 ? 18 : 34;
+    const auto* w = static_cast<const unsigned char*>(wv);
+    const unsigned char* rows[16];
+    for (int r = 0; r < 16; ++r) {
+        const int rr = std::min(r, nr - 1);  // rows past the last repeat it (their lanes are not stored)
+        rows[r] = w + rr * row_bytes;
     }
-    #pragma GCC unroll 8
-    for (int c = 0; c < NC; ++c) {
-        const __m256 lo = _mm512_castps512_ps256(acc[c]);
-        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1));
-        __m256 s = _mm256_add_ps(_mm256_add_ps(lo, hi), tail[c]);
-        __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-        t = _mm_add_ps(t, _mm_movehl_ps(t, t));
-        t = _mm_add_ss(t, _mm_movehdup_ps(t));
-        out[c] = _mm_cvtss_f32(t);
+    if (ncols <= kColTile) {
+        PackedBlock p;
+        // Mat-vec reads the weights once, from memory, in sixteen interleaved
+        // row streams, which the hardware prefetcher follows poorly. The next
+        // sixteen rows (most likely the next call's) are one contiguous range:
+        // fetch it into L2 in order, a few lines per block.
+        const char* next = reinterpret_cast<const char*>(w + 16 * row_bytes);
+        const int64_t lines = (16 * static_cast<int64_t>(row_bytes) + 63) / 64;
+        const int64_t per_block = (lines + nblocks - 1) / nblocks;
+        const auto pack = [&](int64_t b) __attribute__((always_inline)) -> const PackedBlock& {
+            for (int64_t l = b * per_block; l < std::min(lines, (b + 1) * per_block); ++l)
+                _mm_prefetch(next + 64 * l, _MM_HINT_T1);
+            pack_block<Q4>(rows, b * Bytes, p);
+            return p;
+        };
+        return with_cols<kColTile>(static_cast<int>(ncols), [&](auto nc) {
+            packed_times_cols<decltype(nc)::value>(pack, nblocks, cols, col_stride, nr, out, ldo);
+        });
+    }
+    thread_local std::vector<PackedBlock> packed;
+    if (packed.size() < static_cast<size_t>(nblocks)) packed.resize(static_cast<size_t>(nblocks));
+    for (int64_t b = 0; b < nblocks; ++b) pack_block<Q4>(rows, b * Bytes, packed[static_cast<size_t>(b)]);
+    const auto buffer = [&](int64_t b) -> const PackedBlock& { return packed[static_cast<size_t>(b)]; };
+    for (int64_t c0 = 0; c0 < ncols; c0 += kColTile) {
+        const BlockQ8A* cc = cols + c0 * col_stride;
+        float* o = out + c0 * ldo;
+        with_cols<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
+            packed_times_cols<decltype(nc)::value>(buffer, nblocks, cc, col_stride, nr, o, ldo);
+        });
     }
 }
 
-template <int Bytes, __m256i (*Block)(const unsigned char*), __m512i (*Pair)(const unsigned char*)>
-void dot_quant(const void* wv, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out) {
-    const auto* w = static_cast<const unsigned char*>(wv);
-    switch (nc) {
-        case 1: return dot_quant_nc<1, Bytes, Block, Pair>(w, cols, nblocks, out);
-        case 2: return dot_quant_nc<2, Bytes, Block, Pair>(w, cols, nblocks, out);
-        case 3: return dot_quant_nc<3, Bytes, Block, Pair>(w, cols, nblocks, out);
-        case 4: return dot_quant_nc<4, Bytes, Block, Pair>(w, cols, nblocks, out);
-        case 5: return dot_quant_nc<5, Bytes, Block, Pair>(w, cols, nblocks, out);
-        case 6: return dot_quant_nc<6, Bytes, Block, Pair>(w, cols, nblocks, out);
-        case 7: return dot_quant_nc<7, Bytes, Block, Pair>(w, cols, nblocks, out);
-        default: return dot_quant_nc<8, Bytes, Block, Pair>(w, cols, nblocks, out);
-    }
+// One weight row, columns anywhere: the same kernel one column at a time, so the same bits.
+template <bool Q4>
+void dot_q0(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out) {
+    for (int c = 0; c < nc; ++c) gemm_q0<Q4>(w, 0, 1, cols[c], nblocks, 1, nblocks, out + c, 1);
 }
 
 // K-quants, per super-block: the weights unpacked once (kquant_unpack.h) and
@@ -230,9 +310,11 @@ const Kernels kAvx512 = {
     Isa::Avx512,
     {dot_float<4, load16_f32, mload_f32>, dot_float<2, load16_f16, mload_f16>,
      dot_float<2, load16_bf16, mload_bf16>},
-    dot_quant<34, block_q8_0, pair_q8_0>,
-    dot_quant<18, block_q4_0, pair_q4_0>,
+    dot_q0<false>,
+    dot_q0<true>,
     {dot_kquant<144, unpack_q4_k>, dot_kquant<176, unpack_q5_k>, dot_kquant<210, unpack_q6_k>},
+    gemm_q0<false>,
+    gemm_q0<true>,
 };
 
 }  // namespace
