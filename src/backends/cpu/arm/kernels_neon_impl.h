@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/kquant_scale_words.h"
 
 namespace suanli::cpu {
 namespace {
@@ -190,13 +191,7 @@ struct KNeon {
 // j at once, as in x86/kquant_unpack.h), each for both 16-element halves.
 inline void unpack_scales_k4(const unsigned char* s12, KNeon& u) {
     uint32_t v[4];
-    std::memcpy(v, s12, 12);
-    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
-    v[3] = ((v[2] >> 4) & m4) | (((v[1] >> 6) & m2) << 4);  // mins 4..7
-    const uint32_t mins_lo = v[1] & m6;                       // mins 0..3
-    v[1] = (v[2] & m4) | (((v[0] >> 6) & m2) << 4);           // scales 4..7
-    v[2] = mins_lo;
-    v[0] &= m6;                                               // scales 0..3
+    kquant_scale_words(s12, v);
     uint8_t b[16];
     std::memcpy(b, v, 16);
     for (int j = 0; j < 8; ++j) u.s[2 * j] = u.s[2 * j + 1] = b[j];

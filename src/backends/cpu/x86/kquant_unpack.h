@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backends/cpu/kquant_scale_words.h"
+
 namespace suanli::cpu {
 namespace {
 
@@ -37,13 +39,7 @@ inline float f16_at(const unsigned char* p) {
 // get_scale_min_k4 for all j at once), each repeated for both 16-element halves.
 inline void unpack_scales_k4(const unsigned char* s12, KUnpacked& u) {
     uint32_t v[4];
-    std::memcpy(v, s12, 12);
-    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
-    v[3] = ((v[2] >> 4) & m4) | (((v[1] >> 6) & m2) << 4);  // mins 4..7
-    const uint32_t mins_lo = v[1] & m6;                       // mins 0..3
-    v[1] = (v[2] & m4) | (((v[0] >> 6) & m2) << 4);           // scales 4..7
-    v[2] = mins_lo;
-    v[0] &= m6;                                               // scales 0..3
+    kquant_scale_words(s12, v);
     const __m128i both = _mm_loadu_si128(reinterpret_cast<const __m128i*>(v));  // 8 scales, 8 mins
     const __m128i twice = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     u.scales = _mm_shuffle_epi8(both, twice);
