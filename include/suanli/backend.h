@@ -183,6 +183,15 @@ typedef struct sl_backend {
 
     /* The message of the last failure on this thread; never NULL. */
     const char* (*last_error)(void);
+
+    /* Optional (NULL, or past the end of an older backend's struct_size: not
+     * offered). A hint that `tensor`, a 2-D tensor in a read-only buffer from
+     * buffer_from_host, holds constant weights that later graphs use as
+     * MUL_MAT's first operand. The backend may keep a private copy in a layout
+     * that is faster to multiply, dropped when the buffer is freed; every
+     * graph's results stay what they would be without the hint. SL_OK also
+     * when the backend chose to do nothing; SL_ERR_UNSUPPORTED is never fatal. */
+    sl_status (*weight_prepare)(sl_device device, const sl_tensor* tensor);
 } sl_backend;
 
 /* A plugin exports this symbol; the engine calls it with its own ABI version. */

@@ -49,6 +49,8 @@ const sl_backend* call_entry(sl_backend_entry_fn entry, const std::string& path)
     }
 }
 
+constexpr size_t kRequiredTableBytes = offsetof(sl_backend, last_error) + sizeof(sl_backend::last_error);
+
 // Every function the engine calls unconditionally; buffer_from_host alone may be NULL.
 void check_table(const sl_backend* t, const std::string& path) {
     if (!t)
@@ -57,9 +59,10 @@ void check_table(const sl_backend* t, const std::string& path) {
     if (t->abi_version != SL_BACKEND_ABI_VERSION)
         fail(path, " was built for backend ABI version ", t->abi_version, "; this suanli speaks version ",
              SL_BACKEND_ABI_VERSION, ": rebuild it against this include/suanli/backend.h");
-    if (t->struct_size < sizeof(sl_backend))
+    // Members after last_error were appended later and are optional: a table may end before them.
+    if (t->struct_size < kRequiredTableBytes)
         fail(path, ": its function table is ", t->struct_size, " bytes; backend ABI version ", SL_BACKEND_ABI_VERSION,
-             " needs ", sizeof(sl_backend), " (rebuild it against this include/suanli/backend.h)");
+             " needs ", kRequiredTableBytes, " (rebuild it against this include/suanli/backend.h)");
     std::string missing;
     auto need = [&](const void* fn, const char* name) {
         if (!fn) missing += cat(missing.empty() ? "" : ", ", name);

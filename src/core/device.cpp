@@ -1,5 +1,6 @@
 #include "core/device.h"
 
+#include <cstddef>
 #include <utility>
 
 #include "core/error.h"
@@ -74,6 +75,14 @@ Buffer Device::wrap_or_upload(std::span<const std::byte> bytes) {
     Buffer buffer = allocate(bytes.size());
     buffer.write(0, bytes);
     return buffer;
+}
+
+void Device::prepare_weight(const sl_tensor& tensor) {
+    // Appended to the table after ABI version 1 shipped: older tables end before it.
+    constexpr size_t kEnd = offsetof(sl_backend, weight_prepare) + sizeof(sl_backend::weight_prepare);
+    if (backend_->struct_size < kEnd || !backend_->weight_prepare) return;
+    const sl_status status = backend_->weight_prepare(handle_, &tensor);
+    if (status != SL_ERR_UNSUPPORTED) check_status(*backend_, status, "weight preparation");
 }
 
 bool Device::supports(const Graph& graph, int32_t node) const {

@@ -53,6 +53,9 @@ public:
     Buffer allocate(uint64_t size);
     // Lets the device read `bytes` in place when it can; otherwise copies them into a new buffer.
     Buffer wrap_or_upload(std::span<const std::byte> bytes);
+    // Tells the backend that `tensor` (2-D, in a buffer from wrap_or_upload) holds constant
+    // weights for MUL_MAT, so it may repack them; a no-op where the backend does not offer it.
+    void prepare_weight(const sl_tensor& tensor);
     bool supports(const Graph& graph, int32_t node) const;
     void compute(const Graph& graph);
 

@@ -27,6 +27,16 @@ sl_tensor blank(DType type, const Shape& shape) {
     return t;
 }
 
+}  // namespace
+
+sl_tensor contiguous_tensor(DType type, const Shape& shape, uint64_t addr) {
+    sl_tensor t = blank(type, shape);
+    t.addr = addr;
+    return t;
+}
+
+namespace {
+
 int32_t float_bits(float f) { return std::bit_cast<int32_t>(f); }
 
 bool same_shape(const sl_tensor& a, const sl_tensor& b) {

@@ -39,6 +39,9 @@ struct Shape {
     int64_t elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };
 
+// A contiguous leaf of `type` and `shape` at `addr`, as the C ABI describes tensors.
+sl_tensor contiguous_tensor(DType type, const Shape& shape, uint64_t addr);
+
 class Graph {
 public:
     // Leaves.

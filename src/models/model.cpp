@@ -217,15 +217,22 @@ void Model::place(const DevicePlan& plan) {
         if (fresh) it->second = weight_buffers_.emplace_back(device->wrap_or_upload(w.host)).base();
         w.addr = it->second;
     };
+    // A matrix the graphs multiply by: its device may repack it (weight_prepare), which the
+    // standard allows only for read-only buffers, i.e. weights the device reads in place.
+    auto put_matrix = [&](WeightRef& w, Device* device) {
+        put(w, device);
+        if (!w || !device->backend().buffer_from_host) return;
+        device->prepare_weight(contiguous_tensor(w.type, w.shape, w.addr));
+    };
     put(weights_.token_embd, stages_.front().device);
     put(weights_.output_norm, stages_.back().device);
-    put(weights_.output, stages_.back().device);
+    put_matrix(weights_.output, stages_.back().device);
     for (const Stage& st : stages_)
         for (int32_t l = st.first_layer; l < st.end_layer; ++l) {
             LayerWeights& w = weights_.layers[static_cast<size_t>(l)];
-            for (WeightRef* r : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.bq, &w.bk, &w.bv, &w.ffn_norm,
-                                 &w.ffn_gate, &w.ffn_up, &w.ffn_down})
-                put(*r, st.device);
+            for (WeightRef* r : {&w.attn_norm, &w.bq, &w.bk, &w.bv, &w.ffn_norm}) put(*r, st.device);
+            for (WeightRef* r : {&w.wq, &w.wk, &w.wv, &w.wo, &w.ffn_gate, &w.ffn_up, &w.ffn_down})
+                put_matrix(*r, st.device);
         }
 }
 

@@ -49,6 +49,7 @@ static const sl_backend table = {
 #else
     compute, last_error,
 #endif
+    NULL, /* weight_prepare: optional */
 };
 
 #if defined(BAD_PLUGIN_no_entry)

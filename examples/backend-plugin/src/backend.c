@@ -278,6 +278,7 @@ static const sl_backend kBackend = {
     ex_buffer_read,
     ex_graph_compute,
     example_last_error,
+    NULL, /* weight_prepare: optional; this backend multiplies weights as they lie */
 };
 
 /* The plugin's one exported symbol. An engine speaking another ABI version

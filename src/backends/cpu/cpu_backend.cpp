@@ -41,6 +41,12 @@ struct Cpu : host::HostBackend<Cpu, Device> {
 
 std::atomic<int> g_forced_isa{-1};
 
+// Never destroyed, like the buffers whose bytes it mirrors.
+PackedWeights& packed_weights() {
+    static auto* p = new PackedWeights;
+    return *p;
+}
+
 // Indexed by sl_op (entry 0, SL_OP_NONE, is unused).
 using RunFn = void (*)(Context&, const Node&);
 const RunFn kRun[SL_OP_COUNT] = {
@@ -79,9 +85,32 @@ sl_status cpu_graph_compute(sl_device handle, const sl_graph* graph) {
         std::lock_guard lock(device.mutex);
         // Check everything first, so that a malformed graph runs no node at all.
         const std::vector<Node> nodes = host::check_graph(graph, Cpu::weight_types(), Cpu::buffers());
-        Context ctx{*device.pool, *device.kernels, device.scratch};
+        Context ctx{*device.pool, *device.kernels, packed_weights(), device.scratch};
         for (const Node& node : nodes) host::in_node(*graph, node.index, [&] { kRun[node.out.op](ctx, node); });
     });
+}
+
+sl_status cpu_weight_prepare(sl_device handle, const sl_tensor* tensor) {
+    return host::guarded(Cpu::error(), "weight_prepare", [&] {
+        Device& device = Cpu::device_of(handle);
+        if (!tensor) invalid("tensor is NULL");
+        const sl_tensor& t = *tensor;
+        if (t.dtype != SL_DTYPE_Q8_0 && t.dtype != SL_DTYPE_Q4_0) return;  // the types with packed kernels
+        constexpr int64_t kMaxDim = int64_t{1} << 31;
+        if (t.ne[0] <= 0 || t.ne[0] % 32 != 0 || t.ne[0] > kMaxDim || t.ne[1] <= 0 || t.ne[1] > kMaxDim ||
+            t.ne[2] != 1 || t.ne[3] != 1 || t.nb[1] <= 0 || t.nb[1] > kMaxDim)
+            invalid("weight_prepare takes a 2-D matrix, got ", host::shape_str(t));
+        // Only wrapped host memory is read-only, so only there can the bytes not change under the copy.
+        if (!Cpu::buffers().in_read_only(t.addr, host::extent_bytes(t)))
+            invalid("the tensor does not lie in a read-only buffer from buffer_from_host");
+        std::lock_guard lock(device.mutex);
+        packed_weights().add(t, *device.kernels, *device.pool);
+    });
+}
+
+void cpu_buffer_free(sl_buffer handle) {
+    if (const auto range = Cpu::buffers().range(handle)) packed_weights().forget(range->first, range->second);
+    Cpu::buffer_free(handle);
 }
 
 const sl_backend kBackend = {
@@ -95,11 +124,12 @@ const sl_backend kBackend = {
     Cpu::supports_op,
     Cpu::buffer_alloc,
     Cpu::buffer_from_host,
-    Cpu::buffer_free,
+    cpu_buffer_free,
     Cpu::buffer_write,
     Cpu::buffer_read,
     cpu_graph_compute,
     Cpu::last_error,
+    cpu_weight_prepare,
 };
 
 }  // namespace

@@ -40,6 +40,21 @@ inline constexpr int kMaxQuantCols = 8;
 // Weight rows per call of a Q8_0/Q4_0 gemm kernel.
 inline constexpr int kMaxQuantRows = 16;
 
+// A Q8_0/Q4_0 matrix repacked at load time (packed_weights.h) for the
+// gemm_packed kernels: rows in groups of kMaxQuantRows (the last group padded
+// with zero rows); per group and block, the quants of its 16 rows transposed
+// by 4-byte groups, so that byte 4r + t of 64-byte vector k belongs to row r:
+// - Q8_0: 8 vectors, vector k holding quants 4k..4k+3 plus 128 (unsigned);
+// - Q4_0: 4 vectors, vector k holding bytes 4k..4k+3 of the block as stored,
+//   so its low nibbles are quants 4k..4k+3 and its high nibbles 4k+16..4k+19;
+// then the group's 16 f16 scales per block in a second array.
+struct PackedQ0 {
+    const unsigned char* quants;  // group g, block b at quants + (g * nblocks + b) * quant_bytes
+    const uint16_t* scales;       // group g, block b at scales + (g * nblocks + b) * 16
+    int64_t nblocks;              // blocks per row
+    int64_t quant_bytes;          // per group and block: 512 (Q8_0) or 256 (Q4_0)
+};
+
 struct Kernels {
     Isa isa;
     // out[c] = dot(weight row w of K elements, cols[c][0..K)) for c < nc (1..kMaxCols).
@@ -59,6 +74,13 @@ struct Kernels {
                       int64_t nblocks, float* out, int64_t ldo) = nullptr;
     void (*gemm_q4_0)(const void* w, size_t row_bytes, int nr, const BlockQ8A* cols, int64_t col_stride, int64_t ncols,
                       int64_t nblocks, float* out, int64_t ldo) = nullptr;
+    // Optional, only with gemm_q8_0/gemm_q4_0: the same products from a PackedQ0 matrix, group
+    // `group` (its first nr rows stored), with the same bits as those kernels. col_sums[c *
+    // col_stride + b] is the sum of the quants of column c's block b.
+    void (*gemm_packed_q8_0)(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
+                             int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
+    void (*gemm_packed_q4_0)(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
+                             int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/packed_weights.h"
 #include "backends/cpu/thread_pool.h"
 #include "backends/host/node_rules.h"
 #include "backends/host/tensor_access.h"
@@ -29,6 +30,7 @@ using host::row_ptr_mut;
 struct Context {
     ThreadPool& pool;
     const Kernels& kernels;
+    const PackedWeights& packed;
     std::vector<std::byte>& scratch;
 
     // At least `bytes` of 64-byte aligned scratch (contents unspecified).

@@ -98,6 +98,22 @@ void HostBuffers::read(sl_buffer handle, uint64_t offset, void* dst, uint64_t si
     std::memcpy(dst, b.data + offset, size);
 }
 
+std::optional<std::pair<uint64_t, uint64_t>> HostBuffers::range(sl_buffer handle) const {
+    const HostBuffer* b = buffers_.find(handle);
+    if (!b) return std::nullopt;
+    const auto base = reinterpret_cast<uint64_t>(b->data);
+    return std::pair{base, base + b->size};
+}
+
+bool HostBuffers::in_read_only(uint64_t addr, uint64_t bytes) const {
+    bool found = false;
+    buffers_.for_each([&](const HostBuffer& b) {
+        const auto base = reinterpret_cast<uint64_t>(b.data);
+        found = found || (b.read_only && addr >= base && addr - base <= b.size && bytes <= b.size - (addr - base));
+    });
+    return found;
+}
+
 void HostBuffers::check_memory(const sl_tensor& t, const Node& node, int src) const {
     const uint64_t extent = extent_bytes(t);
     const bool written = src < 0;

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "backends/host/handles.h"
 #include "backends/host/node_rules.h"
@@ -40,6 +41,11 @@ public:
     void free(sl_buffer handle);
     void write(sl_buffer handle, uint64_t offset, const void* src, uint64_t size);
     void read(sl_buffer handle, uint64_t offset, void* dst, uint64_t size) const;
+
+    // [base, base + size) of a live buffer; nothing for a bad handle.
+    std::optional<std::pair<uint64_t, uint64_t>> range(sl_buffer handle) const;
+    // Whether [addr, addr + bytes) lies in one live read-only buffer (wrapped host memory).
+    bool in_read_only(uint64_t addr, uint64_t bytes) const;
 
     // The node's bytes lie in one writable live buffer, each operand's in one live buffer.
     void check_node_memory(const Node& node) const;

@@ -86,6 +86,7 @@ const sl_backend kBackend = {
     Reference::buffer_read,
     ref_graph_compute,
     Reference::last_error,
+    nullptr,  // weight_prepare: the oracle multiplies the bytes as they are
 };
 
 }  // namespace

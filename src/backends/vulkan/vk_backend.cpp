@@ -198,6 +198,7 @@ const sl_backend kBackend = {
     vk_buffer_read,
     vk_graph_compute,
     vk_last_error,
+    nullptr,  // weight_prepare
 };
 
 }  // namespace

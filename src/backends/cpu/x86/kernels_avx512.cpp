@@ -245,6 +245,71 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
     }
 }
 
+// The same products from weights repacked at load time (PackedQ0): no
+// transpose per call, so a block costs four or eight loads, for Q4_0 a nibble
+// split, and per column eight vpdpbusd. Here the weights are the unsigned
+// operand (Q4_0's q, Q8_0's q + 128) and the column's quants, broadcast from
+// memory, the signed one; the seed -bias * (the column block's quant sum)
+// makes each lane the same exact int32 as in gemm_q0, and the float steps are
+// the same too, so both give the same bits.
+template <bool Q4, int NC>
+inline void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int64_t nblocks, const BlockQ8A* cols,
+                                 const int32_t* sums, int64_t col_stride, int nr, float* out, int64_t ldo) {
+    constexpr int kBytes = Q4 ? 256 : 512;
+    constexpr int kBias = Q4 ? 8 : 128;
+    __m512 acc[NC];
+    #pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nblocks; ++b, q += kBytes, s += 16) {
+        __m512i w[8];
+        if constexpr (Q4) {
+            // High nibbles stay in place (16 q): their chain's sum is divided by 16 below.
+            #pragma GCC unroll 4
+            for (int k = 0; k < 4; ++k) {
+                const __m512i v = _mm512_load_si512(q + 64 * k);
+                w[k] = _mm512_and_si512(v, low);
+                w[k + 4] = _mm512_andnot_si512(low, v);
+            }
+        } else {
+            #pragma GCC unroll 8
+            for (int k = 0; k < 8; ++k) w[k] = _mm512_load_si512(q + 64 * k);
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
+        #pragma GCC unroll 16
+        for (int c = 0; c < NC; ++c) {
+            const BlockQ8A& a = cols[c * col_stride + b];
+            // Two chains of four, quants 4k..4k+3 in dot[k / 4] (exact integer sums in any order;
+            // for Q4_0, dot[1] is 16 times the high nibbles' sum, at most 16 * 15 * 127 * 16).
+            __m512i dot[2] = {_mm512_set1_epi32(-kBias * sums[c * col_stride + b]), _mm512_setzero_si512()};
+            #pragma GCC unroll 8
+            for (int k = 0; k < 8; ++k) {
+                int32_t g;
+                std::memcpy(&g, a.qs + 4 * k, 4);
+                dot[k / 4] = _mm512_dpbusd_epi32(dot[k / 4], w[k], _mm512_set1_epi32(g));
+            }
+            const __m512i sum = _mm512_add_epi32(dot[0], Q4 ? _mm512_srai_epi32(dot[1], 4) : dot[1]);
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(a.d)), acc[c]);
+        }
+    }
+    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
+    #pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+}
+
+template <bool Q4>
+void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
+                    int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
+    const unsigned char* q = w.quants + group * w.nblocks * w.quant_bytes;
+    const uint16_t* s = w.scales + group * w.nblocks * 16;
+    for (int64_t c0 = 0; c0 < ncols; c0 += kColTile) {
+        with_cols<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
+            packed_q0_times_cols<Q4, decltype(nc)::value>(q, s, w.nblocks, cols + c0 * col_stride,
+                                                         col_sums + c0 * col_stride, col_stride, nr, out + c0 * ldo, ldo);
+        });
+    }
+}
+
 // One weight row, columns anywhere: the same kernel one column at a time, so the same bits.
 template <bool Q4>
 void dot_q0(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out) {
@@ -315,6 +380,8 @@ const Kernels kAvx512 = {
     {dot_kquant<144, unpack_q4_k>, dot_kquant<176, unpack_q5_k>, dot_kquant<210, unpack_q6_k>},
     gemm_q0<false>,
     gemm_q0<true>,
+    gemm_packed_q0<false>,
+    gemm_packed_q0<true>,
 };
 
 }  // namespace

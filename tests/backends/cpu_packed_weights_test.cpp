@@ -1,0 +1,166 @@
+// weight_prepare on the cpu backend: Q8_0/Q4_0 matrices in wrapped host memory
+// are repacked once and multiplied from the packed copy, with the same bits as
+// the unprepared weights for any column and thread count; freeing the buffer
+// drops the copy; tensors outside read-only memory are refused.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/kernels.h"
+#include "core/error.h"
+#include "graph_harness.h"
+
+namespace suanli::testing {
+namespace {
+
+using cpu::Isa;
+
+constexpr Isa kIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot};
+// 17 blocks (odd), and 37 rows: two full groups of 16 and a partial one.
+constexpr int64_t K = 544, M = 37;
+
+std::vector<std::byte> quantized(sl_dtype dtype, uint32_t seed) {
+    const std::vector<float> v = random_floats(static_cast<size_t>(K * M), seed);
+    const size_t rb = row_bytes(static_cast<DType>(dtype), K);
+    std::vector<std::byte> out(rb * M);
+    for (int64_t r = 0; r < M; ++r) quantize_row(static_cast<DType>(dtype), v.data() + r * K, &out[r * rb], K);
+    return out;
+}
+
+// Host memory wrapped as a read-only buffer of the harness's device.
+class Wrapped {
+public:
+    Wrapped(GraphHarness& h, const std::vector<std::byte>& bytes) : be_(h.backend()) {
+        EXPECT_EQ(be_.buffer_from_host(h.device(), bytes.data(), bytes.size(), &buffer_, &base_), SL_OK) << h.error();
+    }
+    ~Wrapped() { free(); }
+    Wrapped(const Wrapped&) = delete;
+    Wrapped& operator=(const Wrapped&) = delete;
+    uint64_t base() const { return base_; }
+    void free() {
+        if (buffer_) be_.buffer_free(buffer_);
+        buffer_ = nullptr;
+    }
+
+private:
+    const sl_backend& be_;
+    sl_buffer buffer_ = nullptr;
+    uint64_t base_ = 0;
+};
+
+sl_tensor matrix_at(sl_dtype dtype, uint64_t addr) {
+    sl_tensor t = GraphHarness::blank(dtype, {K, M, 1, 1});
+    t.addr = addr;
+    return t;
+}
+
+// weights [K, M] (at `weights_addr` when nonzero, else a copy of `weights` in
+// the graph's own buffer) times N random columns.
+std::vector<float> multiply(GraphHarness& h, sl_dtype dtype, const std::vector<std::byte>& weights,
+                            uint64_t weights_addr, int64_t N) {
+    // The leaf's values only fill the harness's own copy; the bytes multiplied are `weights`.
+    std::vector<float> decoded(static_cast<size_t>(K * M));
+    const size_t rb = row_bytes(static_cast<DType>(dtype), K);
+    for (int64_t r = 0; r < M; ++r) dequantize_row(static_cast<DType>(dtype), &weights[r * rb], &decoded[r * K], K);
+    const int a = h.leaf(dtype, {K, M, 1, 1}, decoded);
+    if (weights_addr) h[a].addr = weights_addr;
+    const int b = h.leaf(SL_DTYPE_F32, {K, N, 1, 1}, random_floats(static_cast<size_t>(K * N), 9));
+    const int out = h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a, b});
+    EXPECT_EQ(h.run(), SL_OK) << h.error();
+    return h.values(out);
+}
+
+bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+class CpuPackedWeights : public ::testing::TestWithParam<sl_dtype> {
+protected:
+    void TearDown() override { cpu::clear_forced_isa(); }
+};
+
+TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
+    const sl_dtype dtype = GetParam();
+    const std::vector<std::byte> weights = quantized(dtype, 7);
+    for (Isa isa : kIsas) {
+        if (!cpu::force_isa(isa)) continue;
+        for (int threads : {1, 2, 3})
+            for (int64_t N : {1, 5, 13}) {
+                const std::string what = cat(cpu::isa_name(isa), ", ", threads, " threads, N=", N);
+                GraphHarness plain(cpu_backend(), threads);
+                const std::vector<float> want = multiply(plain, dtype, weights, 0, N);
+                GraphHarness h(cpu_backend(), threads);
+                Wrapped w(h, weights);
+                const sl_tensor t = matrix_at(dtype, w.base());
+                ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+                EXPECT_TRUE(bitwise_equal(multiply(h, dtype, weights, w.base(), N), want)) << what;
+            }
+    }
+}
+
+// White-box: where the path has packed kernels, MUL_MAT reads the packed copy
+// (changing the wrapped bytes behind the backend's back, which the standard
+// forbids, shows it), and freeing the buffer forgets the copy.
+TEST_P(CpuPackedWeights, MulMatReadsThePackedCopyUntilTheBufferIsFreed) {
+    const sl_dtype dtype = GetParam();
+    if (!cpu::force_isa(Isa::Avx512) || !cpu::kernels_for(Isa::Avx512).gemm_packed_q8_0)
+        GTEST_SKIP() << "no path with packed kernels here";
+    const std::vector<std::byte> first = quantized(dtype, 7), second = quantized(dtype, 11);
+    std::vector<std::byte> host = first;
+    GraphHarness h(cpu_backend(), 2);
+    const std::vector<float> want_first = multiply(h, dtype, first, 0, 3);
+    const std::vector<float> want_second = multiply(h, dtype, second, 0, 3);
+    ASSERT_FALSE(bitwise_equal(want_first, want_second));
+
+    auto wrapped = std::make_unique<Wrapped>(h, host);
+    const uint64_t base = wrapped->base();
+    const sl_tensor t = matrix_at(dtype, base);
+    ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+    host = second;  // same storage (same size), new bytes
+    ASSERT_EQ(reinterpret_cast<uint64_t>(host.data()), base);
+    EXPECT_TRUE(bitwise_equal(multiply(h, dtype, host, base, 3), want_first)) << "the packed copy was not used";
+
+    wrapped->free();
+    Wrapped again(h, host);  // the same address, now holding `second`
+    ASSERT_EQ(again.base(), base);
+    EXPECT_TRUE(bitwise_equal(multiply(h, dtype, host, base, 3), want_second)) << "a stale packed copy was used";
+}
+
+INSTANTIATE_TEST_SUITE_P(Q8_0AndQ4_0, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0),
+                         [](const ::testing::TestParamInfo<sl_dtype>& i) {
+                             return std::string(dtype_name(static_cast<DType>(i.param)));
+                         });
+
+TEST(CpuWeightPrepare, RefusesWritableMemoryAndBadShapesIgnoresOtherTypes) {
+    GraphHarness h(cpu_backend(), 1);
+    const sl_backend& be = h.backend();
+    EXPECT_EQ(be.weight_prepare(h.device(), nullptr), SL_ERR_INVALID_ARGUMENT);
+
+    // In a buffer the backend allocated (writable): refused.
+    sl_buffer buffer = nullptr;
+    uint64_t base = 0;
+    const uint64_t bytes = row_bytes(DType::Q8_0, K) * M;
+    ASSERT_EQ(be.buffer_alloc(h.device(), bytes, &buffer, &base), SL_OK);
+    sl_tensor t = matrix_at(SL_DTYPE_Q8_0, base);
+    EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(be.last_error()).find("read-only"), std::string::npos) << be.last_error();
+    be.buffer_free(buffer);
+
+    const std::vector<std::byte> host = quantized(SL_DTYPE_Q8_0, 7);
+    Wrapped w(h, host);
+    t = matrix_at(SL_DTYPE_Q8_0, w.base());
+    t.ne[1] = M + 1;  // one row past the buffer
+    EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_ERR_INVALID_ARGUMENT);
+    t = matrix_at(SL_DTYPE_Q8_0, w.base());
+    t.ne[2] = 2;
+    EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_ERR_INVALID_ARGUMENT);
+    t = matrix_at(SL_DTYPE_F32, w.base());  // nothing to repack: accepted, ignored
+    EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_OK) << be.last_error();
+}
+
+}  // namespace
+}  // namespace suanli::testing
