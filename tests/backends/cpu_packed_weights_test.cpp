@@ -1,7 +1,8 @@
-// weight_prepare on the cpu backend: Q8_0/Q4_0 matrices in wrapped host memory
-// are repacked once and multiplied from the packed copy, with the same bits as
-// the unprepared weights for any column and thread count; freeing the buffer
-// drops the copy; tensors outside read-only memory are refused.
+// weight_prepare on the cpu backend: Q8_0/Q4_0/Q4_K matrices in wrapped host
+// memory are repacked once and multiplied from the packed copy, with the same
+// bits as the unprepared weights (Q4_K: as the scalar path) for any column and
+// thread count; freeing the buffer drops the copy; tensors outside read-only
+// memory are refused.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -20,10 +21,12 @@ namespace {
 using cpu::Isa;
 
 constexpr Isa kIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot};
-// 17 blocks (odd), and 37 rows: two full groups of 16 and a partial one.
-constexpr int64_t K = 544, M = 37;
+// 37 rows: two full groups of 16 and a partial one; K: 17 blocks (odd) of Q8_0/Q4_0, 3 super-blocks of Q4_K.
+constexpr int64_t M = 37;
+int64_t g_k = 544;  // K of the dtype under test
 
 std::vector<std::byte> quantized(sl_dtype dtype, uint32_t seed) {
+    const int64_t K = g_k;
     const std::vector<float> v = random_floats(static_cast<size_t>(K * M), seed);
     const size_t rb = row_bytes(static_cast<DType>(dtype), K);
     std::vector<std::byte> out(rb * M);
@@ -53,6 +56,7 @@ private:
 };
 
 sl_tensor matrix_at(sl_dtype dtype, uint64_t addr) {
+    const int64_t K = g_k;
     sl_tensor t = GraphHarness::blank(dtype, {K, M, 1, 1});
     t.addr = addr;
     return t;
@@ -62,6 +66,7 @@ sl_tensor matrix_at(sl_dtype dtype, uint64_t addr) {
 // the graph's own buffer) times N random columns.
 std::vector<float> multiply(GraphHarness& h, sl_dtype dtype, const std::vector<std::byte>& weights,
                             uint64_t weights_addr, int64_t N) {
+    const int64_t K = g_k;
     // The leaf's values only fill the harness's own copy; the bytes multiplied are `weights`.
     std::vector<float> decoded(static_cast<size_t>(K * M));
     const size_t rb = row_bytes(static_cast<DType>(dtype), K);
@@ -80,6 +85,7 @@ bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
 
 class CpuPackedWeights : public ::testing::TestWithParam<sl_dtype> {
 protected:
+    void SetUp() override { g_k = GetParam() == SL_DTYPE_Q4_K ? 768 : 544; }
     void TearDown() override { cpu::clear_forced_isa(); }
 };
 
@@ -91,13 +97,19 @@ TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
         for (int threads : {1, 2, 3})
             for (int64_t N : {1, 5, 13}) {
                 const std::string what = cat(cpu::isa_name(isa), ", ", threads, " threads, N=", N);
+                // Q4_K's packed kernel keeps the scalar path's float steps; the others the unpacked kernel's.
+                if (dtype == SL_DTYPE_Q4_K && cpu::kernels_for(isa).gemm_packed_q4_k) cpu::force_isa(Isa::Scalar);
                 GraphHarness plain(cpu_backend(), threads);
                 const std::vector<float> want = multiply(plain, dtype, weights, 0, N);
+                cpu::force_isa(isa);
                 GraphHarness h(cpu_backend(), threads);
                 Wrapped w(h, weights);
                 const sl_tensor t = matrix_at(dtype, w.base());
                 ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
-                EXPECT_TRUE(bitwise_equal(multiply(h, dtype, weights, w.base(), N), want)) << what;
+                const std::vector<float> got = multiply(h, dtype, weights, w.base(), N);
+                size_t bad = 0;
+                while (bad < got.size() && got[bad] == want[bad]) ++bad;
+                EXPECT_TRUE(bitwise_equal(got, want)) << what << ": at " << bad << " " << got[bad] << " vs " << want[bad];
             }
     }
 }
@@ -107,14 +119,19 @@ TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
 // forbids, shows it), and freeing the buffer forgets the copy.
 TEST_P(CpuPackedWeights, MulMatReadsThePackedCopyUntilTheBufferIsFreed) {
     const sl_dtype dtype = GetParam();
-    if (!cpu::force_isa(Isa::Avx512) || !cpu::kernels_for(Isa::Avx512).gemm_packed_q8_0)
+    if (!cpu::force_isa(Isa::Avx512) || !cpu::kernels_for(Isa::Avx512).gemm_packed_q8_0 ||
+        !cpu::kernels_for(Isa::Avx512).gemm_packed_q4_k)
         GTEST_SKIP() << "no path with packed kernels here";
     const std::vector<std::byte> first = quantized(dtype, 7), second = quantized(dtype, 11);
     std::vector<std::byte> host = first;
-    GraphHarness h(cpu_backend(), 2);
-    const std::vector<float> want_first = multiply(h, dtype, first, 0, 3);
-    const std::vector<float> want_second = multiply(h, dtype, second, 0, 3);
+    // The unprepared results with the packed kernel's bits (Q4_K: the scalar path's).
+    if (dtype == SL_DTYPE_Q4_K) cpu::force_isa(Isa::Scalar);
+    GraphHarness plain(cpu_backend(), 2);
+    const std::vector<float> want_first = multiply(plain, dtype, first, 0, 3);
+    const std::vector<float> want_second = multiply(plain, dtype, second, 0, 3);
     ASSERT_FALSE(bitwise_equal(want_first, want_second));
+    cpu::force_isa(Isa::Avx512);
+    GraphHarness h(cpu_backend(), 2);
 
     auto wrapped = std::make_unique<Wrapped>(h, host);
     const uint64_t base = wrapped->base();
@@ -125,12 +142,13 @@ TEST_P(CpuPackedWeights, MulMatReadsThePackedCopyUntilTheBufferIsFreed) {
     EXPECT_TRUE(bitwise_equal(multiply(h, dtype, host, base, 3), want_first)) << "the packed copy was not used";
 
     wrapped->free();
-    Wrapped again(h, host);  // the same address, now holding `second`
+    Wrapped again(h, host);  // the same address, now holding `second`, not prepared
     ASSERT_EQ(again.base(), base);
-    EXPECT_TRUE(bitwise_equal(multiply(h, dtype, host, base, 3), want_second)) << "a stale packed copy was used";
+    EXPECT_TRUE(bitwise_equal(multiply(h, dtype, host, base, 3), multiply(h, dtype, second, 0, 3)))
+        << "a stale packed copy was used";
 }
 
-INSTANTIATE_TEST_SUITE_P(Q8_0AndQ4_0, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0),
+INSTANTIATE_TEST_SUITE_P(PackedTypes, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K),
                          [](const ::testing::TestParamInfo<sl_dtype>& i) {
                              return std::string(dtype_name(static_cast<DType>(i.param)));
                          });
@@ -143,7 +161,8 @@ TEST(CpuWeightPrepare, RefusesWritableMemoryAndBadShapesIgnoresOtherTypes) {
     // In a buffer the backend allocated (writable): refused.
     sl_buffer buffer = nullptr;
     uint64_t base = 0;
-    const uint64_t bytes = row_bytes(DType::Q8_0, K) * M;
+    g_k = 544;
+    const uint64_t bytes = row_bytes(DType::Q8_0, g_k) * M;
     ASSERT_EQ(be.buffer_alloc(h.device(), bytes, &buffer, &base), SL_OK);
     sl_tensor t = matrix_at(SL_DTYPE_Q8_0, base);
     EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_ERR_INVALID_ARGUMENT);

@@ -10,8 +10,9 @@
 // quantized types), and kRowBlock rows are swept per column tile so the tile
 // stays in cache. A path with Q8_0/Q4_0 gemm kernels (AVX-512) instead hands
 // them up to kMaxQuantRows rows and all the columns at once: they repack the
-// rows once and sweep the columns over them; weights the engine declared
-// constant (weight_prepare) were repacked at load time and skip that step.
+// rows once and sweep the columns over them. Weights the engine declared
+// constant (weight_prepare) were repacked at load time and take the kernels
+// of matmul_packed.cpp instead.
 // Every output element is computed by the same kernel call whichever thread
 // runs it, and a kernel treats each of its columns alike, whatever their
 // number, so the result depends neither on the thread count nor on how many
@@ -40,27 +41,20 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const bool quantized = q8a || q8k;
     const Kernels& kern = ctx.kernels;
     const int64_t min_cols = std::max<int64_t>(1, kMinWorkPerThread / 4 / K);
+    if (run_mul_mat_packed(ctx, n)) return;
 
-    // Weights repacked at load time (weight_prepare) take the packed kernels.
-    const auto gemm_packed = a.dtype == SL_DTYPE_Q8_0   ? kern.gemm_packed_q8_0
-                             : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_packed_q4_0
-                                                        : nullptr;
-    const std::shared_ptr<const PackedMatrix> packed = gemm_packed ? ctx.packed.find(a) : nullptr;
-
-    // The columns of B in the form the kernels read (for packed weights, with each block's quant sum).
+    // The columns of B in the form the kernels read.
     const int64_t nblocks = K / (q8k ? 256 : 32);
-    int32_t* col_sums = nullptr;
     BlockQ8A* qcols = nullptr;
     BlockQ8K* kcols = nullptr;
     float* fcols = nullptr;
     const bool b_direct = !quantized && b.nb[0] == 4 && b.addr % 4 == 0 && b.nb[1] % 4 == 0 && b.nb[2] % 4 == 0 &&
                           b.nb[3] % 4 == 0;
     if (quantized) {
-        const size_t block_bytes = q8k ? sizeof(BlockQ8K) : sizeof(BlockQ8A) + (packed ? sizeof(int32_t) : 0);
+        const size_t block_bytes = q8k ? sizeof(BlockQ8K) : sizeof(BlockQ8A);
         auto* scratch = ctx.scratch_bytes(block_bytes * static_cast<size_t>(n_cols * nblocks));
         if (q8k) kcols = reinterpret_cast<BlockQ8K*>(scratch);
         else qcols = reinterpret_cast<BlockQ8A*>(scratch);
-        if (packed) col_sums = reinterpret_cast<int32_t*>(qcols + n_cols * nblocks);
         ctx.pool.parallel_for(n_cols, min_cols, [&](int64_t first, int64_t last) {
             std::vector<float> tmp(static_cast<size_t>(K));
             for (int64_t col = first; col < last; ++col) {
@@ -68,11 +62,6 @@ void run_mul_mat(Context& ctx, const Node& n) {
                 const float* x = load_row(b, c, i2, i3, tmp.data());
                 if (q8k) quantize_act_k(x, kcols + col * nblocks, nblocks);
                 else quantize_act(x, qcols + col * nblocks, nblocks);
-                for (int64_t i = col * nblocks; col_sums && i < (col + 1) * nblocks; ++i) {
-                    int32_t sum = 0;
-                    for (int8_t q : qcols[i].qs) sum += q;
-                    col_sums[i] = sum;
-                }
             }
         });
     } else if (!b_direct) {
@@ -96,21 +85,6 @@ void run_mul_mat(Context& ctx, const Node& n) {
     auto* out = reinterpret_cast<float*>(n.out.addr);
     const int64_t total_rows = M * B2 * B3;  // output row r is (m, i2, i3), r = (i3 * B2 + i2) * M + m
     const int64_t min_rows = std::max<int64_t>(1, kMinWorkPerThread / std::max<int64_t>(K * N, 1));
-    if (packed) {
-        // One group of kMaxQuantRows rows against all N columns of one matrix per call (the
-        // packed weight is a single matrix, so only the columns change with i2, i3).
-        const int64_t groups = packed->groups();
-        ctx.pool.parallel_for(groups * B2 * B3, std::max<int64_t>(1, min_rows / kMaxQuantRows), [&](int64_t first,
-                                                                                                    int64_t last) {
-            for (int64_t u = first; u < last; ++u) {
-                const int64_t g = u % groups, mat = u / groups, m = g * kMaxQuantRows;
-                const int nr = static_cast<int>(std::min<int64_t>(kMaxQuantRows, M - m));
-                gemm_packed(packed->view(), g, nr, qcols + mat * N * nblocks, col_sums + mat * N * nblocks, nblocks, N,
-                            out + mat * M * N + m, M);
-            }
-        });
-        return;
-    }
     const auto gemm = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_q8_0 : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_q4_0 : nullptr;
     if (gemm) {
         // Up to kMaxQuantRows rows of one matrix against all N of its columns per call.

@@ -51,6 +51,8 @@ const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, fl
 
 void run_get_rows(Context&, const Node&);
 void run_mul_mat(Context&, const Node&);
+// MUL_MAT with weights packed at load time; false (and nothing done) when `n`'s are not.
+bool run_mul_mat_packed(Context&, const Node& n);
 void run_add(Context&, const Node&);
 void run_mul(Context&, const Node&);
 void run_scale(Context&, const Node&);

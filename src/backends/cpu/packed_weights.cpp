@@ -1,42 +1,94 @@
 #include "backends/cpu/packed_weights.h"
 
 #include <cstring>
+#include <iterator>
 
 #include "backends/cpu/thread_pool.h"
+#include "core/quant_k.h"
 
 namespace suanli::cpu {
+namespace {
+
+constexpr int64_t kQ4KBlockBytes = 144;
+
+size_t block_bytes(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_0 ? 18 : dtype == SL_DTYPE_Q8_0 ? 34 : kQ4KBlockBytes; }
+int64_t block_elements(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K ? 256 : 32; }
+
+}  // namespace
 
 PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M,
                            ThreadPool& pool)
     : dtype_(dtype), addr_(reinterpret_cast<uint64_t>(rows)), row_bytes_(row_bytes), K_(K), M_(M) {
-    const bool q4 = dtype == SL_DTYPE_Q4_0;
-    const int64_t nblocks = K / 32, block_bytes = q4 ? 18 : 34, quant_bytes = q4 ? 256 : 512;
-    const int64_t units = groups() * nblocks;  // (group, block) pairs
-    quants_.reset(new Line[static_cast<size_t>(units * quant_bytes / 64)]);
-    scales_.reset(new uint16_t[static_cast<size_t>(units * 16)]);
-    auto* quants = reinterpret_cast<unsigned char*>(quants_.get());
-    // Every group is written by one task (its pages faulted in by the thread that
-    // writes them). Zero rows pad the last group: their lanes compute zeros that
-    // are never stored.
+    const int64_t nblocks = K / block_elements(dtype), units = groups() * nblocks;  // (group, block) pairs
+    if (dtype == SL_DTYPE_Q4_K) {
+        data_.reset(new Line[static_cast<size_t>(units * kPackedQ4KBytes / 64)]);
+        q4k_ = PackedQ4K{data_[0].bytes, nblocks};
+    } else {
+        // Quants, then the scales (32 bytes per unit, so both parts stay 64-byte aligned).
+        const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512;
+        data_.reset(new Line[static_cast<size_t>(units * (quant_bytes + 32) / 64 + 1)]);
+        unsigned char* quants = data_[0].bytes;
+        q0_ = PackedQ0{quants, reinterpret_cast<const uint16_t*>(quants + units * quant_bytes), nblocks, quant_bytes};
+    }
+    // Every group is written by one task, its pages faulted in by the thread that writes them.
     pool.parallel_for(groups(), 1, [&](int64_t first, int64_t last) {
-        for (int64_t g = first; g < last; ++g)
-            for (int64_t b = 0; b < nblocks; ++b) {
-                unsigned char* q = quants + (g * nblocks + b) * quant_bytes;
-                uint16_t* s = scales_.get() + (g * nblocks + b) * 16;
-                for (int64_t r = 0; r < kMaxQuantRows; ++r) {
-                    const int64_t row = g * kMaxQuantRows + r;
-                    const unsigned char* block = row < M ? rows + row * row_bytes + b * block_bytes : nullptr;
-                    if (block) std::memcpy(&s[r], block, 2);
-                    else s[r] = 0;
-                    for (int64_t k = 0; k < quant_bytes / 64; ++k)
-                        for (int t = 0; t < 4; ++t) {
-                            const unsigned char byte = block ? block[2 + 4 * k + t] : 0;
-                            q[64 * k + 4 * r + t] = q4 ? byte : static_cast<unsigned char>(byte ^ 0x80);
-                        }
-                }
-            }
+        for (int64_t g = first; g < last; ++g) {
+            if (dtype == SL_DTYPE_Q4_K) pack_q4_k_group(g, rows);
+            else pack_q0_group(g, rows);
+        }
     });
-    view_ = PackedQ0{quants, scales_.get(), nblocks, quant_bytes};
+}
+
+// Row r of group g, block b; null for the zero rows that pad the last group
+// (their lanes compute values that are never stored).
+const unsigned char* PackedMatrix::block_at(const unsigned char* rows, int64_t g, int64_t r, int64_t b) const {
+    const int64_t row = g * kMaxQuantRows + r;
+    return row < M_ ? rows + row * static_cast<int64_t>(row_bytes_) + b * static_cast<int64_t>(block_bytes(dtype_))
+                    : nullptr;
+}
+
+void PackedMatrix::pack_q0_group(int64_t g, const unsigned char* rows) {
+    const bool q4 = dtype_ == SL_DTYPE_Q4_0;
+    const int64_t nblocks = q0_.nblocks;
+    auto* quants = const_cast<unsigned char*>(q0_.quants);
+    auto* scales = const_cast<uint16_t*>(q0_.scales);
+    for (int64_t b = 0; b < nblocks; ++b) {
+        unsigned char* q = quants + (g * nblocks + b) * q0_.quant_bytes;
+        uint16_t* s = scales + (g * nblocks + b) * 16;
+        for (int64_t r = 0; r < kMaxQuantRows; ++r) {
+            const unsigned char* block = block_at(rows, g, r, b);
+            if (block) std::memcpy(&s[r], block, 2);
+            else s[r] = 0;
+            for (int64_t k = 0; k < q0_.quant_bytes / 64; ++k)
+                for (int t = 0; t < 4; ++t) {
+                    const unsigned char byte = block ? block[2 + 4 * k + t] : 0;
+                    q[64 * k + 4 * r + t] = q4 ? byte : static_cast<unsigned char>(byte ^ 0x80);
+                }
+        }
+    }
+}
+
+void PackedMatrix::pack_q4_k_group(int64_t g, const unsigned char* rows) {
+    const int64_t nblocks = q4k_.nblocks;
+    for (int64_t b = 0; b < nblocks; ++b) {
+        auto* p = const_cast<unsigned char*>(q4k_.data) + (g * nblocks + b) * kPackedQ4KBytes;
+        unsigned char *scales = p + 2048, *mins = p + 2048 + 128;
+        auto* d = reinterpret_cast<uint16_t*>(p + 2048 + 256);
+        for (int64_t r = 0; r < kMaxQuantRows; ++r) {
+            const unsigned char* block = block_at(rows, g, r, b);
+            for (int j = 0; j < 8; ++j) {
+                uint8_t sc = 0, mn = 0;
+                if (block) scale_min_k4(j, block + 4, &sc, &mn);
+                scales[16 * j + r] = sc;
+                mins[32 * (j / 2) + 2 * r + j % 2] = mn;
+            }
+            if (block) std::memcpy(&d[r], block, 2), std::memcpy(&d[16 + r], block + 2, 2);
+            else d[r] = d[16 + r] = 0;
+            for (int i = 0; i < 4; ++i)
+                for (int k = 0; k < 8; ++k)
+                    for (int t = 0; t < 4; ++t) p[64 * (8 * i + k) + 4 * r + t] = block ? block[16 + 32 * i + 4 * k + t] : 0;
+        }
+    }
 }
 
 bool PackedMatrix::packs(const sl_tensor& a) const {
@@ -45,13 +97,17 @@ bool PackedMatrix::packs(const sl_tensor& a) const {
 }
 
 bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& pool) {
-    const bool q4 = t.dtype == SL_DTYPE_Q4_0;
-    if (!(q4 ? kernels.gemm_packed_q4_0 : t.dtype == SL_DTYPE_Q8_0 ? kernels.gemm_packed_q8_0 : nullptr)) return false;
-    const size_t row_bytes = static_cast<size_t>(t.ne[0] / 32) * (q4 ? 18 : 34);
-    if (t.ne[0] % 32 != 0 || t.ne[2] != 1 || t.ne[3] != 1 || static_cast<size_t>(t.nb[1]) != row_bytes) return false;
+    const auto dtype = static_cast<sl_dtype>(t.dtype);
+    const bool have_kernel = dtype == SL_DTYPE_Q4_0   ? kernels.gemm_packed_q4_0 != nullptr
+                             : dtype == SL_DTYPE_Q8_0 ? kernels.gemm_packed_q8_0 != nullptr
+                             : dtype == SL_DTYPE_Q4_K ? kernels.gemm_packed_q4_k != nullptr
+                                                      : false;
+    if (!have_kernel || t.ne[0] % block_elements(dtype) != 0 || t.ne[2] != 1 || t.ne[3] != 1) return false;
+    const size_t row_bytes = static_cast<size_t>(t.ne[0] / block_elements(dtype)) * block_bytes(dtype);
+    if (static_cast<size_t>(t.nb[1]) != row_bytes) return false;
     if (find(t)) return true;
-    auto packed = std::make_shared<const PackedMatrix>(static_cast<sl_dtype>(t.dtype), reinterpret_cast<const unsigned char*>(t.addr),
-                                                       row_bytes, t.ne[0], t.ne[1], pool);
+    auto packed = std::make_shared<const PackedMatrix>(dtype, reinterpret_cast<const unsigned char*>(t.addr), row_bytes,
+                                                       t.ne[0], t.ne[1], pool);
     std::lock_guard lock(mutex_);
     by_addr_[t.addr] = std::move(packed);
     return true;

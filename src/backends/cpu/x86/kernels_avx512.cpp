@@ -310,6 +310,92 @@ void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* co
     }
 }
 
+// Q4_K weights repacked at load time (PackedQ4K), 16 rows in the lanes. Per
+// pair of sub-blocks the 16 quant vectors are split once (high nibbles kept in
+// place, their sum divided by 16 as for Q4_0) and shared by up to
+// kColTileK4 columns; per column, two vpdpbusd chains give each row's exact
+// sub-block dots, which the rows' 6-bit scales weight (vpmulld) into one int32
+// per super-block, and four vpdpwssd of the mins with the column's sub-block
+// sums give the offset. The float steps are the scalar path's, lane by lane:
+// acc + ((d * da) * sum - (dmin * da) * off), so the bits are the scalar path's.
+constexpr int kColTileK4 = 4;  // 16 weight + 4 int + 4 float accumulator zmm
+
+template <int NC>
+inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, const BlockQ8K* cols,
+                                   const int32_t* pair_sums, int64_t col_stride, int nr, float* out, int64_t ldo) {
+    __m512 acc[NC];
+    #pragma GCC unroll 4
+    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nblocks; ++b, p += kPackedQ4KBytes) {
+        __m512i sum[NC];
+        #pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) sum[c] = _mm512_setzero_si512();
+        #pragma GCC unroll 1
+        for (int i = 0; i < 4; ++i) {
+            __m512i w[16];
+            #pragma GCC unroll 8
+            for (int k = 0; k < 8; ++k) {
+                const __m512i v = _mm512_load_si512(p + 64 * (8 * i + k));
+                w[k] = _mm512_and_si512(v, low);
+                w[k + 8] = _mm512_andnot_si512(low, v);
+            }
+            const __m512i s0 = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 2048 + 32 * i)));
+            const __m512i s1 =
+                _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 2048 + 32 * i + 16)));
+            #pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) {
+                const int8_t* a = cols[c * col_stride + b].qs + 64 * i;
+                // Four chains of four, so the latency of vpdpbusd does not bound a single column.
+                __m512i lo[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}, hi[2] = {lo[0], lo[0]};
+                #pragma GCC unroll 8
+                for (int k = 0; k < 8; ++k) {
+                    int32_t g0, g1;
+                    std::memcpy(&g0, a + 4 * k, 4);
+                    std::memcpy(&g1, a + 32 + 4 * k, 4);
+                    lo[k / 4] = _mm512_dpbusd_epi32(lo[k / 4], w[k], _mm512_set1_epi32(g0));
+                    hi[k / 4] = _mm512_dpbusd_epi32(hi[k / 4], w[k + 8], _mm512_set1_epi32(g1));
+                }
+                const __m512i dlo = _mm512_add_epi32(lo[0], lo[1]), dhi = _mm512_add_epi32(hi[0], hi[1]);
+                sum[c] = _mm512_add_epi32(sum[c], _mm512_add_epi32(_mm512_mullo_epi32(s0, dlo),
+                                                                   _mm512_mullo_epi32(s1, _mm512_srai_epi32(dhi, 4))));
+            }
+        }
+        __m512i mins[4];
+        #pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i)
+            mins[i] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2048 + 128 + 32 * i)));
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2048 + 256)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2048 + 256 + 32)));
+        #pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) {
+            const int32_t* ps = pair_sums + (c * col_stride + b) * 4;
+            __m512i off = _mm512_setzero_si512();
+            #pragma GCC unroll 4
+            for (int i = 0; i < 4; ++i) off = _mm512_dpwssd_epi32(off, mins[i], _mm512_set1_epi32(ps[i]));
+            const __m512 da = _mm512_set1_ps(cols[c * col_stride + b].d);
+            const __m512 scaled = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(sum[c]));
+            const __m512 offset = _mm512_mul_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(off));
+            acc[c] = _mm512_add_ps(acc[c], _mm512_sub_ps(scaled, offset));
+        }
+    }
+    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
+    #pragma GCC unroll 4
+    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+}
+
+void gemm_packed_q4_k(const PackedQ4K& w, int64_t group, int nr, const BlockQ8K* cols, const int32_t* pair_sums,
+                      int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
+    const unsigned char* p = w.data + group * w.nblocks * kPackedQ4KBytes;
+    for (int64_t c0 = 0; c0 < ncols; c0 += kColTileK4) {
+        with_cols<kColTileK4>(static_cast<int>(std::min<int64_t>(kColTileK4, ncols - c0)), [&](auto nc) {
+            packed_q4_k_times_cols<decltype(nc)::value>(p, w.nblocks, cols + c0 * col_stride,
+                                                        pair_sums + c0 * col_stride * 4, col_stride, nr, out + c0 * ldo,
+                                                        ldo);
+        });
+    }
+}
+
 // One weight row, columns anywhere: the same kernel one column at a time, so the same bits.
 template <bool Q4>
 void dot_q0(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out) {
@@ -382,6 +468,7 @@ const Kernels kAvx512 = {
     gemm_q0<true>,
     gemm_packed_q0<false>,
     gemm_packed_q0<true>,
+    gemm_packed_q4_k,
 };
 
 }  // namespace
