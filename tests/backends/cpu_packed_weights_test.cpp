@@ -1,6 +1,6 @@
-// weight_prepare on the cpu backend: Q8_0/Q4_0/Q4_K matrices in wrapped host
+// weight_prepare on the cpu backend: Q8_0/Q4_0/Q4_K/Q6_K matrices in wrapped host
 // memory are repacked once and multiplied from the packed copy, with the same
-// bits as the unprepared weights (Q4_K: as the scalar path) for any column and
+// bits as the unprepared weights (K-quants: as the scalar path) for any column and
 // thread count; freeing the buffer drops the copy; tensors outside read-only
 // memory are refused.
 #include <gtest/gtest.h>
@@ -21,7 +21,7 @@ namespace {
 using cpu::Isa;
 
 constexpr Isa kIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon, Isa::NeonDot};
-// 37 rows: two full groups of 16 and a partial one; K: 17 blocks (odd) of Q8_0/Q4_0, 3 super-blocks of Q4_K.
+// 37 rows: two full groups of 16 and a partial one; K: 17 blocks (odd) of Q8_0/Q4_0, 3 super-blocks of K-quants.
 constexpr int64_t M = 37;
 int64_t g_k = 544;  // K of the dtype under test
 
@@ -62,22 +62,29 @@ sl_tensor matrix_at(sl_dtype dtype, uint64_t addr) {
     return t;
 }
 
-// weights [K, M] (at `weights_addr` when nonzero, else a copy of `weights` in
-// the graph's own buffer) times N random columns.
-std::vector<float> multiply(GraphHarness& h, sl_dtype dtype, const std::vector<std::byte>& weights,
-                            uint64_t weights_addr, int64_t N) {
+// weights [K, M] times N random columns: the bytes at `weights_addr` (wrapped
+// host memory holding `weights`), or when it is 0 a fresh unprepared wrap of
+// a copy of them (requantizing decoded values would not give the same bytes).
+// A graph of its own on a new device (buffers and packed copies are the backend's, not a device's).
+std::vector<float> multiply(int threads, sl_dtype dtype, const std::vector<std::byte>& weights, uint64_t weights_addr,
+                            int64_t N) {
     const int64_t K = g_k;
-    // The leaf's values only fill the harness's own copy; the bytes multiplied are `weights`.
-    std::vector<float> decoded(static_cast<size_t>(K * M));
-    const size_t rb = row_bytes(static_cast<DType>(dtype), K);
-    for (int64_t r = 0; r < M; ++r) dequantize_row(static_cast<DType>(dtype), &weights[r * rb], &decoded[r * K], K);
-    const int a = h.leaf(dtype, {K, M, 1, 1}, decoded);
-    if (weights_addr) h[a].addr = weights_addr;
+    GraphHarness h(cpu_backend(), threads);
+    const std::vector<std::byte> copy = weights;
+    std::unique_ptr<Wrapped> own;
+    if (!weights_addr) {
+        own = std::make_unique<Wrapped>(h, copy);
+        weights_addr = own->base();
+    }
+    const int a = h.leaf(dtype, {K, M, 1, 1}, std::vector<float>(static_cast<size_t>(K * M)));
+    h[a].addr = weights_addr;
     const int b = h.leaf(SL_DTYPE_F32, {K, N, 1, 1}, random_floats(static_cast<size_t>(K * N), 9));
     const int out = h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a, b});
     EXPECT_EQ(h.run(), SL_OK) << h.error();
     return h.values(out);
 }
+
+bool k_quant(sl_dtype d) { return d == SL_DTYPE_Q4_K || d == SL_DTYPE_Q6_K; }
 
 bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -85,7 +92,7 @@ bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
 
 class CpuPackedWeights : public ::testing::TestWithParam<sl_dtype> {
 protected:
-    void SetUp() override { g_k = GetParam() == SL_DTYPE_Q4_K ? 768 : 544; }
+    void SetUp() override { g_k = k_quant(GetParam()) ? 768 : 544; }
     void TearDown() override { cpu::clear_forced_isa(); }
 };
 
@@ -97,16 +104,15 @@ TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
         for (int threads : {1, 2, 3})
             for (int64_t N : {1, 5, 13}) {
                 const std::string what = cat(cpu::isa_name(isa), ", ", threads, " threads, N=", N);
-                // Q4_K's packed kernel keeps the scalar path's float steps; the others the unpacked kernel's.
-                if (dtype == SL_DTYPE_Q4_K && cpu::kernels_for(isa).gemm_packed_q4_k) cpu::force_isa(Isa::Scalar);
-                GraphHarness plain(cpu_backend(), threads);
-                const std::vector<float> want = multiply(plain, dtype, weights, 0, N);
+                // The K-quant packed kernels keep the scalar path's float steps; the others the unpacked kernel's.
+                if (k_quant(dtype) && cpu::kernels_for(isa).gemm_packed_kquant[0]) cpu::force_isa(Isa::Scalar);
+                const std::vector<float> want = multiply(threads, dtype, weights, 0, N);
                 cpu::force_isa(isa);
                 GraphHarness h(cpu_backend(), threads);
                 Wrapped w(h, weights);
                 const sl_tensor t = matrix_at(dtype, w.base());
                 ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
-                const std::vector<float> got = multiply(h, dtype, weights, w.base(), N);
+                const std::vector<float> got = multiply(threads, dtype, weights, w.base(), N);
                 size_t bad = 0;
                 while (bad < got.size() && got[bad] == want[bad]) ++bad;
                 EXPECT_TRUE(bitwise_equal(got, want)) << what << ": at " << bad << " " << got[bad] << " vs " << want[bad];
@@ -120,15 +126,14 @@ TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
 TEST_P(CpuPackedWeights, MulMatReadsThePackedCopyUntilTheBufferIsFreed) {
     const sl_dtype dtype = GetParam();
     if (!cpu::force_isa(Isa::Avx512) || !cpu::kernels_for(Isa::Avx512).gemm_packed_q8_0 ||
-        !cpu::kernels_for(Isa::Avx512).gemm_packed_q4_k)
+        !cpu::kernels_for(Isa::Avx512).gemm_packed_kquant[cpu::kWQ6_K])
         GTEST_SKIP() << "no path with packed kernels here";
     const std::vector<std::byte> first = quantized(dtype, 7), second = quantized(dtype, 11);
     std::vector<std::byte> host = first;
-    // The unprepared results with the packed kernel's bits (Q4_K: the scalar path's).
-    if (dtype == SL_DTYPE_Q4_K) cpu::force_isa(Isa::Scalar);
-    GraphHarness plain(cpu_backend(), 2);
-    const std::vector<float> want_first = multiply(plain, dtype, first, 0, 3);
-    const std::vector<float> want_second = multiply(plain, dtype, second, 0, 3);
+    // The unprepared results with the packed kernel's bits (K-quants: the scalar path's).
+    if (k_quant(dtype)) cpu::force_isa(Isa::Scalar);
+    const std::vector<float> want_first = multiply(2, dtype, first, 0, 3);
+    const std::vector<float> want_second = multiply(2, dtype, second, 0, 3);
     ASSERT_FALSE(bitwise_equal(want_first, want_second));
     cpu::force_isa(Isa::Avx512);
     GraphHarness h(cpu_backend(), 2);
@@ -139,16 +144,16 @@ TEST_P(CpuPackedWeights, MulMatReadsThePackedCopyUntilTheBufferIsFreed) {
     ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
     host = second;  // same storage (same size), new bytes
     ASSERT_EQ(reinterpret_cast<uint64_t>(host.data()), base);
-    EXPECT_TRUE(bitwise_equal(multiply(h, dtype, host, base, 3), want_first)) << "the packed copy was not used";
+    EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), want_first)) << "the packed copy was not used";
 
     wrapped->free();
     Wrapped again(h, host);  // the same address, now holding `second`, not prepared
     ASSERT_EQ(again.base(), base);
-    EXPECT_TRUE(bitwise_equal(multiply(h, dtype, host, base, 3), multiply(h, dtype, second, 0, 3)))
+    EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), multiply(2, dtype, second, 0, 3)))
         << "a stale packed copy was used";
 }
 
-INSTANTIATE_TEST_SUITE_P(PackedTypes, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K),
+INSTANTIATE_TEST_SUITE_P(PackedTypes, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K, SL_DTYPE_Q6_K),
                          [](const ::testing::TestParamInfo<sl_dtype>& i) {
                              return std::string(dtype_name(static_cast<DType>(i.param)));
                          });

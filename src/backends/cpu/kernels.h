@@ -55,19 +55,27 @@ struct PackedQ0 {
     int64_t quant_bytes;          // per group and block: 512 (Q8_0) or 256 (Q4_0)
 };
 
-// A Q4_K matrix repacked at load time, rows in groups of kMaxQuantRows as for
-// PackedQ0; per group and super-block kPackedQ4KBytes in one run:
-// - 2048 bytes of quants, 64-byte vector 8i + k holding bytes 32i + 4k..+3 of
-//   the 16 rows (lanes as in PackedQ0): low nibbles are sub-block 2i's quants
-//   4k..4k+3, high nibbles sub-block 2i + 1's;
+// A Q4_K or Q6_K matrix repacked at load time, rows in groups of
+// kMaxQuantRows as for PackedQ0, per group and super-block one run of
+// kPackedQ4KBytes or kPackedQ6KBytes (a multiple of 64). Vectors are 64
+// bytes, byte 4r + t of vector k holding byte 4k + t of row r's array.
+// Q4_K:
+// - 2048 bytes: the quants (qs) in 32 vectors; vector 8i + k's low nibbles
+//   are sub-block 2i's quants 4k..4k+3, its high nibbles sub-block 2i + 1's;
 // - 128 bytes of scales, byte 16j + r: sub-block j's 6-bit scale in row r;
 // - 128 bytes of mins, byte 32i + 2r + h: sub-block 2i + h's 6-bit min in row r;
 // - the 16 rows' f16 d, then their 16 f16 dmin.
-struct PackedQ4K {
-    const unsigned char* data;  // group g, super-block b at data + (g * nblocks + b) * kPackedQ4KBytes
+// Q6_K:
+// - 2048 bytes: the low four bits (ql) in 32 vectors, 1024 bytes: the high
+//   two bits (qh) in 16 vectors;
+// - 256 bytes of scales, byte 32i + 2r + h: sub-block 2i + h's int8 scale in row r;
+// - the 16 rows' f16 d, and 32 bytes of padding.
+struct PackedKQuant {
+    const unsigned char* data;  // group g, super-block b at data + (g * nblocks + b) * (its bytes)
     int64_t nblocks;            // super-blocks per row
 };
 inline constexpr int64_t kPackedQ4KBytes = 2048 + 128 + 128 + 64;
+inline constexpr int64_t kPackedQ6KBytes = 2048 + 1024 + 256 + 64;
 
 struct Kernels {
     Isa isa;
@@ -95,12 +103,13 @@ struct Kernels {
                              int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
     void (*gemm_packed_q4_0)(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
                              int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
-    // Optional: Q4_K from a PackedQ4K matrix, group `group`, with the scalar path's bits.
-    // pair_sums[(c * col_stride + b) * 4 + i] holds the quant sums of sub-blocks 2i and 2i + 1
-    // of column c's super-block b as two int16 (2i in the low half).
-    void (*gemm_packed_q4_k)(const PackedQ4K& w, int64_t group, int nr, const BlockQ8K* cols,
-                             const int32_t* pair_sums, int64_t col_stride, int64_t ncols, float* out,
-                             int64_t ldo) = nullptr;
+    // Optional: Q4_K and Q6_K from a PackedKQuant matrix, group `group`, with the scalar path's
+    // bits. pair_sums[(c * col_stride + b) * 8 + i] holds the quant sums of sub-blocks 2i and
+    // 2i + 1 of column c's super-block b as two int16 (2i in the low half); Q4_K's sub-blocks
+    // are 32 elements (i < 4), Q6_K's 16 (i < 8). Indexed by KQuantWeight (Q5_K: null).
+    void (*gemm_packed_kquant[3])(const PackedKQuant& w, int64_t group, int nr, const BlockQ8K* cols,
+                                  const int32_t* pair_sums, int64_t col_stride, int64_t ncols, float* out,
+                                  int64_t ldo) = {};
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };

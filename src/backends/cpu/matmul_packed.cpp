@@ -26,37 +26,40 @@ bool run_mul_mat_packed(Context& ctx, const Node& n) {
     const sl_tensor& a = n.in(0);
     const sl_tensor& b = n.in(1);
     const Kernels& kern = ctx.kernels;
-    const bool q4_k = a.dtype == SL_DTYPE_Q4_K;
+    const bool kquant = a.dtype == SL_DTYPE_Q4_K || a.dtype == SL_DTYPE_Q6_K;
     const auto gemm_q0 = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_packed_q8_0
                          : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_packed_q4_0
                                                     : nullptr;
-    if (!gemm_q0 && !(q4_k && kern.gemm_packed_q4_k)) return false;
+    const auto gemm_k = kquant ? kern.gemm_packed_kquant[a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : kWQ6_K] : nullptr;
+    if (!gemm_q0 && !gemm_k) return false;
     const std::shared_ptr<const PackedMatrix> packed = ctx.packed.find(a);
     if (!packed) return false;
 
     const int64_t K = a.ne[0], M = a.ne[1], N = b.ne[1];
     const int64_t mats = b.ne[2] * b.ne[3], n_cols = N * mats;  // one packed matrix, broadcast over i2, i3
-    const int64_t nblocks = K / (q4_k ? 256 : 32);
-    const int64_t sums_per_block = q4_k ? 4 : 1;
-    const size_t block_bytes = q4_k ? sizeof(BlockQ8K) : sizeof(BlockQ8A);
+    const int64_t nblocks = K / (kquant ? 256 : 32);
+    const int64_t sums_per_block = kquant ? 8 : 1;
+    const size_t block_bytes = kquant ? sizeof(BlockQ8K) : sizeof(BlockQ8A);
     std::byte* scratch = ctx.scratch_bytes((block_bytes + 4 * sums_per_block) * static_cast<size_t>(n_cols * nblocks));
     auto* sums = reinterpret_cast<int32_t*>(scratch + block_bytes * static_cast<size_t>(n_cols * nblocks));
     auto* qcols = reinterpret_cast<BlockQ8A*>(scratch);
     auto* kcols = reinterpret_cast<BlockQ8K*>(scratch);
+    // Two int16 sums per int32, sub-block 2i in the low half.
+    const auto pair = [](int32_t lo, int32_t hi) {
+        return static_cast<int32_t>(uint32_t{static_cast<uint16_t>(lo)} | uint32_t{static_cast<uint16_t>(hi)} << 16);
+    };
 
     ctx.pool.parallel_for(n_cols, std::max<int64_t>(1, kMinWorkPerThread / 4 / K), [&](int64_t first, int64_t last) {
         std::vector<float> tmp(static_cast<size_t>(K));
         for (int64_t col = first; col < last; ++col) {
             const float* x = column(b, col, tmp.data());
             for (int64_t i = col * nblocks; i < (col + 1) * nblocks; ++i) {
-                if (q4_k) {
-                    // Sub-block j's sum is bsums[2j] + bsums[2j + 1]; pairs of them as two int16.
+                if (kquant) {
                     quantize_act_k(x + (i - col * nblocks) * 256, &kcols[i], 1);
-                    const int16_t* bs = kcols[i].bsums;
-                    for (int p = 0; p < 4; ++p) {
-                        const auto lo = static_cast<uint16_t>(bs[4 * p] + bs[4 * p + 1]);
-                        const auto hi = static_cast<uint16_t>(bs[4 * p + 2] + bs[4 * p + 3]);
-                        sums[4 * i + p] = static_cast<int32_t>(static_cast<uint32_t>(lo) | uint32_t{hi} << 16);
+                    const int16_t* bs = kcols[i].bsums;  // per 16 elements: Q6_K's sub-blocks
+                    for (int p = 0; p < 8; ++p) {
+                        if (a.dtype == SL_DTYPE_Q6_K) sums[8 * i + p] = pair(bs[2 * p], bs[2 * p + 1]);
+                        else sums[8 * i + p] = p < 4 ? pair(bs[4 * p] + bs[4 * p + 1], bs[4 * p + 2] + bs[4 * p + 3]) : 0;
                     }
                 } else {
                     quantize_act(x + (i - col * nblocks) * 32, &qcols[i], 1);
@@ -77,9 +80,8 @@ bool run_mul_mat_packed(Context& ctx, const Node& n) {
             const int nr = static_cast<int>(std::min<int64_t>(kMaxQuantRows, M - m));
             float* o = out + mat * M * N + m;
             const int64_t first_block = mat * N * nblocks;
-            if (q4_k)
-                kern.gemm_packed_q4_k(packed->q4_k(), g, nr, kcols + first_block, sums + 4 * first_block, nblocks, N,
-                                      o, M);
+            if (kquant)
+                gemm_k(packed->kquant(), g, nr, kcols + first_block, sums + 8 * first_block, nblocks, N, o, M);
             else
                 gemm_q0(packed->q0(), g, nr, qcols + first_block, sums + first_block, nblocks, N, o, M);
         }

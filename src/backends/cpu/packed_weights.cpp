@@ -9,10 +9,23 @@
 namespace suanli::cpu {
 namespace {
 
-constexpr int64_t kQ4KBlockBytes = 144;
+bool is_k_quant(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q6_K; }
+size_t block_bytes(sl_dtype dtype) {
+    switch (dtype) {
+        case SL_DTYPE_Q4_0: return 18;
+        case SL_DTYPE_Q8_0: return 34;
+        case SL_DTYPE_Q4_K: return 144;
+        default: return 210;  // Q6_K
+    }
+}
+int64_t block_elements(sl_dtype dtype) { return is_k_quant(dtype) ? 256 : 32; }
+int64_t packed_bytes(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K ? kPackedQ4KBytes : kPackedQ6KBytes; }
 
-size_t block_bytes(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_0 ? 18 : dtype == SL_DTYPE_Q8_0 ? 34 : kQ4KBlockBytes; }
-int64_t block_elements(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K ? 256 : 32; }
+// Byte 4r + t of vector k = byte 4k + t of row r's `n`-byte array `src` (zeros for a padding row).
+void transpose_rows(const unsigned char* src, int64_t n, int64_t r, unsigned char* dst) {
+    for (int64_t k = 0; k < n / 4; ++k)
+        for (int t = 0; t < 4; ++t) dst[64 * k + 4 * r + t] = src ? src[4 * k + t] : 0;
+}
 
 }  // namespace
 
@@ -20,9 +33,9 @@ PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row
                            ThreadPool& pool)
     : dtype_(dtype), addr_(reinterpret_cast<uint64_t>(rows)), row_bytes_(row_bytes), K_(K), M_(M) {
     const int64_t nblocks = K / block_elements(dtype), units = groups() * nblocks;  // (group, block) pairs
-    if (dtype == SL_DTYPE_Q4_K) {
-        data_.reset(new Line[static_cast<size_t>(units * kPackedQ4KBytes / 64)]);
-        q4k_ = PackedQ4K{data_[0].bytes, nblocks};
+    if (is_k_quant(dtype)) {
+        data_.reset(new Line[static_cast<size_t>(units * packed_bytes(dtype) / 64)]);
+        kquant_ = PackedKQuant{data_[0].bytes, nblocks};
     } else {
         // Quants, then the scales (32 bytes per unit, so both parts stay 64-byte aligned).
         const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512;
@@ -34,6 +47,7 @@ PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row
     pool.parallel_for(groups(), 1, [&](int64_t first, int64_t last) {
         for (int64_t g = first; g < last; ++g) {
             if (dtype == SL_DTYPE_Q4_K) pack_q4_k_group(g, rows);
+            else if (dtype == SL_DTYPE_Q6_K) pack_q6_k_group(g, rows);
             else pack_q0_group(g, rows);
         }
     });
@@ -69,13 +83,14 @@ void PackedMatrix::pack_q0_group(int64_t g, const unsigned char* rows) {
 }
 
 void PackedMatrix::pack_q4_k_group(int64_t g, const unsigned char* rows) {
-    const int64_t nblocks = q4k_.nblocks;
+    const int64_t nblocks = kquant_.nblocks;
     for (int64_t b = 0; b < nblocks; ++b) {
-        auto* p = const_cast<unsigned char*>(q4k_.data) + (g * nblocks + b) * kPackedQ4KBytes;
+        auto* p = const_cast<unsigned char*>(kquant_.data) + (g * nblocks + b) * kPackedQ4KBytes;
         unsigned char *scales = p + 2048, *mins = p + 2048 + 128;
         auto* d = reinterpret_cast<uint16_t*>(p + 2048 + 256);
         for (int64_t r = 0; r < kMaxQuantRows; ++r) {
-            const unsigned char* block = block_at(rows, g, r, b);
+            const unsigned char* block = block_at(rows, g, r, b);  // d, dmin, scales[12], qs[128]
+            transpose_rows(block ? block + 16 : nullptr, 128, r, p);
             for (int j = 0; j < 8; ++j) {
                 uint8_t sc = 0, mn = 0;
                 if (block) scale_min_k4(j, block + 4, &sc, &mn);
@@ -84,9 +99,24 @@ void PackedMatrix::pack_q4_k_group(int64_t g, const unsigned char* rows) {
             }
             if (block) std::memcpy(&d[r], block, 2), std::memcpy(&d[16 + r], block + 2, 2);
             else d[r] = d[16 + r] = 0;
-            for (int i = 0; i < 4; ++i)
-                for (int k = 0; k < 8; ++k)
-                    for (int t = 0; t < 4; ++t) p[64 * (8 * i + k) + 4 * r + t] = block ? block[16 + 32 * i + 4 * k + t] : 0;
+        }
+    }
+}
+
+void PackedMatrix::pack_q6_k_group(int64_t g, const unsigned char* rows) {
+    const int64_t nblocks = kquant_.nblocks;
+    for (int64_t b = 0; b < nblocks; ++b) {
+        auto* p = const_cast<unsigned char*>(kquant_.data) + (g * nblocks + b) * kPackedQ6KBytes;
+        unsigned char* scales = p + 3072;
+        auto* d = reinterpret_cast<uint16_t*>(p + 3072 + 256);
+        std::memset(p + 3072 + 256 + 32, 0, 32);
+        for (int64_t r = 0; r < kMaxQuantRows; ++r) {
+            const unsigned char* block = block_at(rows, g, r, b);  // ql[128], qh[64], scales[16], d
+            transpose_rows(block, 128, r, p);
+            transpose_rows(block ? block + 128 : nullptr, 64, r, p + 2048);
+            for (int j = 0; j < 16; ++j) scales[32 * (j / 2) + 2 * r + j % 2] = block ? block[192 + j] : 0;
+            if (block) std::memcpy(&d[r], block + 208, 2);
+            else d[r] = 0;
         }
     }
 }
@@ -100,7 +130,8 @@ bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& 
     const auto dtype = static_cast<sl_dtype>(t.dtype);
     const bool have_kernel = dtype == SL_DTYPE_Q4_0   ? kernels.gemm_packed_q4_0 != nullptr
                              : dtype == SL_DTYPE_Q8_0 ? kernels.gemm_packed_q8_0 != nullptr
-                             : dtype == SL_DTYPE_Q4_K ? kernels.gemm_packed_q4_k != nullptr
+                             : dtype == SL_DTYPE_Q4_K ? kernels.gemm_packed_kquant[kWQ4_K] != nullptr
+                             : dtype == SL_DTYPE_Q6_K ? kernels.gemm_packed_kquant[kWQ6_K] != nullptr
                                                       : false;
     if (!have_kernel || t.ne[0] % block_elements(dtype) != 0 || t.ne[2] != 1 || t.ne[3] != 1) return false;
     const size_t row_bytes = static_cast<size_t>(t.ne[0] / block_elements(dtype)) * block_bytes(dtype);

@@ -1,5 +1,5 @@
 // Weights the engine declared constant (weight_prepare), kept a second time in
-// the layout of the path's packed gemm kernels (PackedQ0 and PackedQ4K in
+// the layout of the path's packed gemm kernels (PackedQ0 and PackedKQuant in
 // kernels.h), found by their address when a MUL_MAT reads them. The original
 // bytes stay where they are for every other use (GET_ROWS, reads); a packed
 // copy is dropped when a buffer over its bytes is freed.
@@ -20,13 +20,13 @@ class ThreadPool;
 
 class PackedMatrix {
 public:
-    // Repacks the Q8_0, Q4_0 or Q4_K matrix of M rows of K elements at `rows`
+    // Repacks the Q8_0, Q4_0, Q4_K or Q6_K matrix of M rows of K elements at `rows`
     // (rows row_bytes apart), a group of rows per task on `pool`.
     PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M, ThreadPool& pool);
 
-    // The layouts: q0() for Q8_0 and Q4_0, q4_k() for Q4_K.
+    // The layouts: q0() for Q8_0 and Q4_0, kquant() for Q4_K and Q6_K.
     const PackedQ0& q0() const { return q0_; }
-    const PackedQ4K& q4_k() const { return q4k_; }
+    const PackedKQuant& kquant() const { return kquant_; }
     // Whether `a` is exactly the matrix this was packed from.
     bool packs(const sl_tensor& a) const;
     int64_t groups() const { return (M_ + kMaxQuantRows - 1) / kMaxQuantRows; }
@@ -41,6 +41,7 @@ private:
     // Writes group g's part of the layout.
     void pack_q0_group(int64_t g, const unsigned char* rows);
     void pack_q4_k_group(int64_t g, const unsigned char* rows);
+    void pack_q6_k_group(int64_t g, const unsigned char* rows);
 
     sl_dtype dtype_;
     uint64_t addr_;
@@ -48,7 +49,7 @@ private:
     int64_t K_, M_;
     std::unique_ptr<Line[]> data_;  // not value-initialized: the packing writes every byte
     PackedQ0 q0_{};
-    PackedQ4K q4k_{};
+    PackedKQuant kquant_{};
 };
 
 class PackedWeights {

@@ -310,7 +310,7 @@ void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* co
     }
 }
 
-// Q4_K weights repacked at load time (PackedQ4K), 16 rows in the lanes. Per
+// Q4_K weights repacked at load time (PackedKQuant), 16 rows in the lanes. Per
 // pair of sub-blocks the 16 quant vectors are split once (high nibbles kept in
 // place, their sum divided by 16 as for Q4_0) and shared by up to
 // kColTileK4 columns; per column, two vpdpbusd chains give each row's exact
@@ -369,7 +369,7 @@ inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, cons
         const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2048 + 256 + 32)));
         #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) {
-            const int32_t* ps = pair_sums + (c * col_stride + b) * 4;
+            const int32_t* ps = pair_sums + (c * col_stride + b) * 8;
             __m512i off = _mm512_setzero_si512();
             #pragma GCC unroll 4
             for (int i = 0; i < 4; ++i) off = _mm512_dpwssd_epi32(off, mins[i], _mm512_set1_epi32(ps[i]));
@@ -384,14 +384,106 @@ inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, cons
     for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
 }
 
-void gemm_packed_q4_k(const PackedQ4K& w, int64_t group, int nr, const BlockQ8K* cols, const int32_t* pair_sums,
-                      int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
-    const unsigned char* p = w.data + group * w.nblocks * kPackedQ4KBytes;
+// Q6_K weights repacked at load time (PackedKQuant), 16 rows in the lanes.
+// Each unit (h, l) of one ql vector pair and one qh vector gives four quant
+// vectors, one per quarter of the 128-element half h: low nibble, and two
+// high bits moved to bits 4-5 (one vpternlog joins them). Sub-blocks are 16
+// elements, so a (h, half) step feeds four independent vpdpbusd chains, one
+// per quarter; the int8 scales weight them (vpmulld), the offset is 32 times
+// the scales' dot with the column's sub-block sums (vpdpwssd), and the float
+// steps are the scalar path's: the bits are the scalar path's.
+template <int NC>
+inline void packed_q6_k_times_cols(const unsigned char* p, int64_t nblocks, const BlockQ8K* cols,
+                                   const int32_t* pair_sums, int64_t col_stride, int nr, float* out, int64_t ldo) {
+    __m512 acc[NC];
+    #pragma GCC unroll 4
+    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi8(0x0f), bits45 = _mm512_set1_epi8(0x30);
+    constexpr int kOr = 0xF8;  // vpternlog: a | (b & c)
+    for (int64_t b = 0; b < nblocks; ++b, p += kPackedQ6KBytes) {
+        // Scale pairs: int16, sub-blocks 2i and 2i + 1 in each dword (for the offset below).
+        const auto scale_pair = [p](int i) {
+            return _mm512_cvtepi8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 3072 + 32 * i)));
+        };
+        // Each sub-block's scale as int32 lanes for vpmulld, kept in L1 for the column loop.
+        alignas(64) __m512i scale[16];
+        #pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) {
+            const __m512i pair = scale_pair(i);
+            scale[2 * i] = _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+            scale[2 * i + 1] = _mm512_srai_epi32(pair, 16);
+        }
+        __m512i sum[NC];
+        #pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) sum[c] = _mm512_setzero_si512();
+        #pragma GCC unroll 1
+        for (int step = 0; step < 4; ++step) {
+            const int h = step / 2, half = step % 2;
+            __m512i w[16];  // w[4q + u]: quarter q, unit l = 4 half + u
+            #pragma GCC unroll 4
+            for (int u = 0; u < 4; ++u) {
+                const int l = 4 * half + u;
+                const __m512i v0 = _mm512_load_si512(p + 64 * (16 * h + l));
+                const __m512i v1 = _mm512_load_si512(p + 64 * (16 * h + 8 + l));
+                const __m512i hb = _mm512_load_si512(p + 2048 + 64 * (8 * h + l));
+                w[u] = _mm512_ternarylogic_epi32(_mm512_and_si512(v0, low), _mm512_slli_epi16(hb, 4), bits45, kOr);
+                w[4 + u] = _mm512_ternarylogic_epi32(_mm512_and_si512(v1, low), _mm512_slli_epi16(hb, 2), bits45, kOr);
+                w[8 + u] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v0, 4), low), hb, bits45, kOr);
+                w[12 + u] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v1, 4), low),
+                                                      _mm512_srli_epi16(hb, 2), bits45, kOr);
+            }
+            #pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) {
+                const int8_t* a = cols[c * col_stride + b].qs + 128 * h + 16 * half;
+                __m512i dot[4];
+                #pragma GCC unroll 4
+                for (int q = 0; q < 4; ++q) {
+                    dot[q] = _mm512_setzero_si512();
+                    #pragma GCC unroll 4
+                    for (int u = 0; u < 4; ++u) {
+                        int32_t g;
+                        std::memcpy(&g, a + 32 * q + 4 * u, 4);
+                        dot[q] = _mm512_dpbusd_epi32(dot[q], w[4 * q + u], _mm512_set1_epi32(g));
+                    }
+                }
+                // Quarter q of half h, its first or second 16 elements: sub-block 8h + 2q + half.
+                #pragma GCC unroll 4
+                for (int q = 0; q < 4; ++q)
+                    sum[c] = _mm512_add_epi32(sum[c], _mm512_mullo_epi32(scale[8 * h + 2 * q + half], dot[q]));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 3072 + 256)));
+        __m512i pairs[8];
+        #pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) pairs[i] = scale_pair(i);
+        #pragma GCC unroll 4
+        for (int c = 0; c < NC; ++c) {
+            const int32_t* ps = pair_sums + (c * col_stride + b) * 8;
+            __m512i off = _mm512_setzero_si512();
+            #pragma GCC unroll 8
+            for (int i = 0; i < 8; ++i) off = _mm512_dpwssd_epi32(off, pairs[i], _mm512_set1_epi32(ps[i]));
+            const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(cols[c * col_stride + b].d));
+            const __m512 scaled = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(sum[c]));
+            const __m512 offset = _mm512_mul_ps(dd, _mm512_cvtepi32_ps(_mm512_slli_epi32(off, 5)));
+            acc[c] = _mm512_add_ps(acc[c], _mm512_sub_ps(scaled, offset));
+        }
+    }
+    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
+    #pragma GCC unroll 4
+    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+}
+
+template <bool Q6>
+void gemm_packed_kquant(const PackedKQuant& w, int64_t group, int nr, const BlockQ8K* cols, const int32_t* pair_sums,
+                        int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
+    const unsigned char* p = w.data + group * w.nblocks * (Q6 ? kPackedQ6KBytes : kPackedQ4KBytes);
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTileK4) {
+        const BlockQ8K* cc = cols + c0 * col_stride;
+        const int32_t* ps = pair_sums + c0 * col_stride * 8;
         with_cols<kColTileK4>(static_cast<int>(std::min<int64_t>(kColTileK4, ncols - c0)), [&](auto nc) {
-            packed_q4_k_times_cols<decltype(nc)::value>(p, w.nblocks, cols + c0 * col_stride,
-                                                        pair_sums + c0 * col_stride * 4, col_stride, nr, out + c0 * ldo,
-                                                        ldo);
+            constexpr int n = decltype(nc)::value;
+            if constexpr (Q6) packed_q6_k_times_cols<n>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
+            else packed_q4_k_times_cols<n>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
         });
     }
 }
@@ -468,7 +560,7 @@ const Kernels kAvx512 = {
     gemm_q0<true>,
     gemm_packed_q0<false>,
     gemm_packed_q0<true>,
-    gemm_packed_q4_k,
+    {gemm_packed_kquant<false>, nullptr, gemm_packed_kquant<true>},
 };
 
 }  // namespace
