@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <ostream>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/kernels.h"
 #include "backends/cpu/thread_pool.h"
 #include "backends/reference/reference_backend.h"
 #include "graph_harness.h"
@@ -326,6 +328,33 @@ TEST(CpuOps, CopyBetweenFloatTypesAndStrides) {
 }
 
 // ---- the thread pool ----
+
+// A path's vector activation quantizers give the portable code's bytes, sums
+// included, also for zero blocks, huge values, infinities and NaN.
+TEST(CpuQuantizeAct, EveryPathGivesThePortableBytes) {
+    std::vector<float> x = random_floats(256 * 6, 3);
+    for (size_t i = 0; i < x.size(); ++i) x[i] *= static_cast<float>(1 + i % 7) * 3.7f;
+    std::fill(x.begin(), x.begin() + 256, 0.0f);  // a zero super-block
+    x[300] = 3e38f;
+    x[700] = std::numeric_limits<float>::quiet_NaN();
+    x[1000] = -kInf;
+    x[1300] = 0.5f;  // ties to even after scaling are likely somewhere in the rest
+    const int64_t nb = static_cast<int64_t>(x.size()) / 32, nk = nb / 8;
+    std::vector<cpu::BlockQ8A> want_a(static_cast<size_t>(nb)), got_a(want_a.size());
+    std::vector<int32_t> want_s(want_a.size()), got_s(want_a.size());
+    std::vector<cpu::BlockQ8K> want_k(static_cast<size_t>(nk)), got_k(want_k.size());
+    cpu::quantize_act(x.data(), want_a.data(), nb, want_s.data());
+    cpu::quantize_act_k(x.data(), want_k.data(), nk);
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa)) continue;
+        const cpu::Kernels& k = cpu::kernels_for(isa);
+        cpu::quantize_act(k, x.data(), got_a.data(), nb, got_s.data());
+        cpu::quantize_act_k(k, x.data(), got_k.data(), nk);
+        EXPECT_EQ(std::memcmp(got_a.data(), want_a.data(), got_a.size() * sizeof(cpu::BlockQ8A)), 0) << cpu::isa_name(isa);
+        EXPECT_EQ(got_s, want_s) << cpu::isa_name(isa);
+        EXPECT_EQ(std::memcmp(got_k.data(), want_k.data(), got_k.size() * sizeof(cpu::BlockQ8K)), 0) << cpu::isa_name(isa);
+    }
+}
 
 TEST(CpuThreadPool, EveryChunkRunsOnceOverManyJobs) {
     cpu::ThreadPool pool(3);

@@ -103,6 +103,10 @@ struct Kernels {
                              int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
     void (*gemm_packed_q4_0)(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
                              int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
+    // Optional vector versions of quantize_act / quantize_act_k below, with the same bytes.
+    // sums (may be null): the sum of each block's quants, as the packed kernels take them.
+    void (*quantize_act)(const float* x, BlockQ8A* y, int64_t nblocks, int32_t* sums) = nullptr;
+    void (*quantize_act_k)(const float* x, BlockQ8K* y, int64_t nblocks) = nullptr;
     // Optional: Q4_K and Q6_K from a PackedKQuant matrix, group `group`, with the scalar path's
     // bits. pair_sums[(c * col_stride + b) * 8 + i] holds the quant sums of sub-blocks 2i and
     // 2i + 1 of column c's super-block b as two int16 (2i in the low half); Q4_K's sub-blocks
@@ -115,11 +119,21 @@ struct Kernels {
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };
 enum KQuantWeight { kWQ4_K = 0, kWQ5_K = 1, kWQ6_K = 2 };
 
-// Quantizes K = 32 * nblocks floats (portable code, the same for every path,
-// so that all paths multiply the same integers).
-void quantize_act(const float* x, BlockQ8A* y, int64_t nblocks);
+// Quantizes K = 32 * nblocks floats: d = max|x| / 127, q = lrint(x / d) (portable
+// code; a path's vector version must give the same bytes, so that all paths
+// multiply the same integers). With `sums`, also each block's sum of q.
+void quantize_act(const float* x, BlockQ8A* y, int64_t nblocks, int32_t* sums = nullptr);
 // The same for K = 256 * nblocks floats into BlockQ8K.
 void quantize_act_k(const float* x, BlockQ8K* y, int64_t nblocks);
+// The path's version of each.
+inline void quantize_act(const Kernels& k, const float* x, BlockQ8A* y, int64_t nblocks, int32_t* sums = nullptr) {
+    (k.quantize_act ? k.quantize_act : static_cast<void (*)(const float*, BlockQ8A*, int64_t, int32_t*)>(quantize_act))(
+        x, y, nblocks, sums);
+}
+inline void quantize_act_k(const Kernels& k, const float* x, BlockQ8K* y, int64_t nblocks) {
+    (k.quantize_act_k ? k.quantize_act_k : static_cast<void (*)(const float*, BlockQ8K*, int64_t)>(quantize_act_k))(
+        x, y, nblocks);
+}
 
 const Kernels& kernels_scalar();
 #ifdef SUANLI_CPU_HAVE_X86_KERNELS

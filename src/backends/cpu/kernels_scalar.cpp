@@ -169,14 +169,16 @@ const Kernels kScalar = {
 
 }  // namespace
 
-void quantize_act(const float* x, BlockQ8A* y, int64_t nblocks) {
+void quantize_act(const float* x, BlockQ8A* y, int64_t nblocks, int32_t* sums) {
     for (int64_t i = 0; i < nblocks; ++i, x += 32) {
         float amax = 0.0f;
         for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = d;
-        for (int j = 0; j < 32; ++j) y[i].qs[j] = static_cast<int8_t>(std::lrint(x[j] * id));
+        int32_t sum = 0;
+        for (int j = 0; j < 32; ++j) sum += y[i].qs[j] = static_cast<int8_t>(std::lrint(x[j] * id));
+        if (sums) sums[i] = sum;
     }
 }
 

@@ -60,8 +60,8 @@ void run_mul_mat(Context& ctx, const Node& n) {
             for (int64_t col = first; col < last; ++col) {
                 const int64_t c = col % N, i2 = (col / N) % B2, i3 = col / (N * B2);
                 const float* x = load_row(b, c, i2, i3, tmp.data());
-                if (q8k) quantize_act_k(x, kcols + col * nblocks, nblocks);
-                else quantize_act(x, qcols + col * nblocks, nblocks);
+                if (q8k) quantize_act_k(kern, x, kcols + col * nblocks, nblocks);
+                else quantize_act(kern, x, qcols + col * nblocks, nblocks);
             }
         });
     } else if (!b_direct) {

@@ -53,19 +53,17 @@ bool run_mul_mat_packed(Context& ctx, const Node& n) {
         std::vector<float> tmp(static_cast<size_t>(K));
         for (int64_t col = first; col < last; ++col) {
             const float* x = column(b, col, tmp.data());
-            for (int64_t i = col * nblocks; i < (col + 1) * nblocks; ++i) {
-                if (kquant) {
-                    quantize_act_k(x + (i - col * nblocks) * 256, &kcols[i], 1);
-                    const int16_t* bs = kcols[i].bsums;  // per 16 elements: Q6_K's sub-blocks
-                    for (int p = 0; p < 8; ++p) {
-                        if (a.dtype == SL_DTYPE_Q6_K) sums[8 * i + p] = pair(bs[2 * p], bs[2 * p + 1]);
-                        else sums[8 * i + p] = p < 4 ? pair(bs[4 * p] + bs[4 * p + 1], bs[4 * p + 2] + bs[4 * p + 3]) : 0;
-                    }
-                } else {
-                    quantize_act(x + (i - col * nblocks) * 32, &qcols[i], 1);
-                    int32_t sum = 0;
-                    for (int8_t q : qcols[i].qs) sum += q;
-                    sums[i] = sum;
+            const int64_t first_block = col * nblocks;
+            if (!kquant) {
+                quantize_act(kern, x, qcols + first_block, nblocks, sums + first_block);
+                continue;
+            }
+            quantize_act_k(kern, x, kcols + first_block, nblocks);
+            for (int64_t i = first_block; i < first_block + nblocks; ++i) {
+                const int16_t* bs = kcols[i].bsums;  // per 16 elements: Q6_K's sub-blocks
+                for (int p = 0; p < 8; ++p) {
+                    if (a.dtype == SL_DTYPE_Q6_K) sums[8 * i + p] = pair(bs[2 * p], bs[2 * p + 1]);
+                    else sums[8 * i + p] = p < 4 ? pair(bs[4 * p] + bs[4 * p + 1], bs[4 * p + 2] + bs[4 * p + 3]) : 0;
                 }
             }
         }

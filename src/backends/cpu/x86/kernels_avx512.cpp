@@ -549,6 +549,44 @@ void dot_kquant(const void* wv, const BlockQ8K* const* cols, int nc, int64_t nbl
     }
 }
 
+// The activation quantizers with the portable code's bytes: the maximum of
+// |x| is exact in any order (and vmaxps, like fmax, skips a NaN |x| when it is
+// the first operand), d and 1/d are the same scalar steps, vcvtps2dq rounds
+// to nearest even like lrint, and vpmovdb truncates like the cast to int8
+// (NaN: 0x80000000 and LONG_MIN both narrow to 0).
+inline float abs_max(const float* x, int n16) {
+    __m512 m = _mm512_setzero_ps();
+    for (int k = 0; k < n16; ++k) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * k)), m);
+    return _mm512_reduce_max_ps(m);
+}
+
+inline float inverse_scale(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
+
+// 16 quants of x[0..16) scaled by id, stored at q; returns them as int32 lanes (narrowed values).
+inline __m512i quantize16(const float* x, float id, int8_t* q) {
+    const __m128i b = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), _mm512_set1_ps(id))));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q), b);
+    return _mm512_cvtepi8_epi32(b);
+}
+
+void quantize_act_avx512(const float* x, BlockQ8A* y, int64_t nblocks, int32_t* sums) {
+    for (int64_t i = 0; i < nblocks; ++i, x += 32) {
+        const float d = abs_max(x, 2) / 127.0f, id = inverse_scale(d);
+        y[i].d = d;
+        const __m512i s = _mm512_add_epi32(quantize16(x, id, y[i].qs), quantize16(x + 16, id, y[i].qs + 16));
+        if (sums) sums[i] = _mm512_reduce_add_epi32(s);
+    }
+}
+
+void quantize_act_k_avx512(const float* x, BlockQ8K* y, int64_t nblocks) {
+    for (int64_t i = 0; i < nblocks; ++i, x += 256) {
+        const float d = abs_max(x, 16) / 127.0f, id = inverse_scale(d);
+        y[i].d = d;
+        for (int g = 0; g < 16; ++g)
+            y[i].bsums[g] = static_cast<int16_t>(_mm512_reduce_add_epi32(quantize16(x + 16 * g, id, y[i].qs + 16 * g)));
+    }
+}
+
 const Kernels kAvx512 = {
     Isa::Avx512,
     {dot_float<4, load16_f32, mload_f32>, dot_float<2, load16_f16, mload_f16>,
@@ -560,6 +598,8 @@ const Kernels kAvx512 = {
     gemm_q0<true>,
     gemm_packed_q0<false>,
     gemm_packed_q0<true>,
+    quantize_act_avx512,
+    quantize_act_k_avx512,
     {gemm_packed_kquant<false>, nullptr, gemm_packed_kquant<true>},
 };
 
