@@ -39,6 +39,9 @@ inline constexpr int kMaxCols = 4;
 inline constexpr int kMaxQuantCols = 8;
 // Weight rows per call of a Q8_0/Q4_0 gemm kernel.
 inline constexpr int kMaxQuantRows = 16;
+// Weight rows and columns per call of a float gemm kernel.
+inline constexpr int kMaxFloatRows = 4;
+inline constexpr int kMaxFloatCols = 4;
 
 // A Q8_0/Q4_0 matrix repacked at load time (packed_weights.h) for the
 // gemm_packed kernels: rows in groups of kMaxQuantRows (the last group padded
@@ -87,6 +90,11 @@ struct Kernels {
     void (*dot_q4_0)(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out);
     // The same for K-quant weights, nblocks super-blocks of 256; indexed by KQuantWeight below.
     void (*dot_kquant[3])(const void* w, const BlockQ8K* const* cols, int nc, int64_t nblocks, float* out);
+    // Optional float-weight kernel for nr (1..kMaxFloatRows) rows and nc (1..kMaxFloatCols) columns:
+    // out[c * kMaxFloatRows + r] = dot(rows[r], cols[c]); indexed by FloatWeight. A path that has
+    // it uses it for every float matmul, and each output's bits depend on its own row and column.
+    void (*gemm_float[3])(const void* const* rows, int nr, const float* const* cols, int nc, int64_t K,
+                          float* out) = {};
     // Optional Q8_0/Q4_0 kernels for several rows and any number of columns (null: dot_q8_0 /
     // dot_q4_0 row by row): out[c * ldo + r] = dot(weight row r, column c) for r < nr
     // (1..kMaxQuantRows) and c < ncols, row r at w + r * row_bytes, column c at cols + c *

@@ -99,12 +99,34 @@ void run_mul_mat(Context& ctx, const Node& n) {
         });
         return;
     }
-    const int64_t tile = quantized ? kMaxQuantCols : kMaxCols;  // columns per weight-row pass
+    const auto gemm_float = quantized ? nullptr : kern.gemm_float[fw];
+    // Columns per weight-row pass.
+    const int64_t tile = quantized ? kMaxQuantCols : gemm_float ? kMaxFloatCols : kMaxCols;
     ctx.pool.parallel_for(total_rows, min_rows, [&](int64_t first, int64_t last) {
         for (int64_t r0 = first; r0 < last; r0 += kRowBlock) {
             const int64_t r1 = std::min(last, r0 + kRowBlock);
             for (int64_t c0 = 0; c0 < N; c0 += tile) {
                 const int nc = static_cast<int>(std::min<int64_t>(tile, N - c0));
+                if (gemm_float) {
+                    // Up to kMaxFloatRows rows of one matrix per call.
+                    for (int64_t r = r0; r < r1;) {
+                        const int64_t m = r % M, i2 = (r / M) % B2, i3 = r / (M * B2);
+                        // One row at a time for a single column: several rows at once would be streams
+                        // from as many pages, which the prefetchers follow poorly.
+                        const int nr = static_cast<int>(std::min<int64_t>({N == 1 ? 1 : kMaxFloatRows, r1 - r, M - m}));
+                        const void* rows[kMaxFloatRows];
+                        for (int i = 0; i < nr; ++i) rows[i] = row_ptr(a, m + i, i2 / r2, i3 / r3);
+                        const float* cols[kMaxFloatCols];
+                        for (int c = 0; c < nc; ++c) cols[c] = float_col(c0 + c, i2, i3);
+                        float res[kMaxFloatCols * kMaxFloatRows];
+                        gemm_float(rows, nr, cols, nc, K, res);
+                        float* o = out + (i3 * B2 + i2) * M * N + m;
+                        for (int c = 0; c < nc; ++c)
+                            for (int i = 0; i < nr; ++i) o[(c0 + c) * M + i] = res[c * kMaxFloatRows + i];
+                        r += nr;
+                    }
+                    continue;
+                }
                 for (int64_t r = r0; r < r1; ++r) {
                     const int64_t m = r % M, i2 = (r / M) % B2, i3 = r / (M * B2);
                     const void* w = row_ptr(a, m, i2 / r2, i3 / r3);

@@ -74,6 +74,92 @@ void dot_float(const void* wv, const float* const* cols, int nc, int64_t K, floa
     }
 }
 
+constexpr int kColTile = 8;  // columns per pass over the packed rows (8 weight + kColTile accumulator zmm)
+
+// f(std::integral_constant<int, n>) for n = 1..Max.
+template <int Max, class F>
+inline void with_cols(int n, F&& f) {
+    if constexpr (Max > 1)
+        if (n < Max) return with_cols<Max - 1>(n, f);
+    f(std::integral_constant<int, Max>{});
+}
+static_assert(kMaxQuantRows == 16);
+
+// Float weights, a tile of up to kMaxFloatRows rows by kMaxFloatCols columns:
+// each weight and column vector is loaded once for the whole tile, so the loop
+// issues FMAs rather than loads. Every output sums as dot_float_nc does: the
+// even 16-element chunks in order into one accumulator, the odd ones and then
+// the masked tail into another, and the lane sum of the two. A single row and
+// column runs both chains side by side through the row; a larger tile runs
+// them one after the other (its many outputs are enough chains), keeping the
+// first chain's accumulators on the stack meanwhile. Either way an output has
+// dot_float_nc's bits, whatever the tile.
+template <int R, int C, int Size, __m512 (*Load)(const unsigned char*)>
+struct FloatChunks {
+    const unsigned char* w[R];
+    const float* x[C];
+    // acc[r][c] += chunk i of row r times chunk i of column c.
+    inline __attribute__((always_inline)) void add(int64_t i, __m512 (&acc)[R][C]) const {
+        __m512 wv[R];
+        #pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) wv[r] = Load(w[r] + Size * 16 * i);
+        #pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+            const __m512 xv = _mm512_loadu_ps(x[c] + 16 * i);
+            #pragma GCC unroll 4
+            for (int r = 0; r < R; ++r) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
+        }
+    }
+};
+
+template <int R, int C, int Size, __m512 (*Load)(const unsigned char*), __m512 (*MLoad)(const unsigned char*, __mmask16)>
+void gemm_float_tile(const void* const* rows, const float* const* cols, int64_t K, float* out) {
+    FloatChunks<R, C, Size, Load> f;
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) f.w[r] = static_cast<const unsigned char*>(rows[r]);
+    #pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) f.x[c] = cols[c];
+    __m512 a0[R][C], a1[R][C];
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+        #pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) a0[r][c] = a1[r][c] = _mm512_setzero_ps();
+    const int64_t chunks = K / 16;
+    if constexpr (R * C == 1) {
+        for (int64_t i = 0; i + 1 < chunks; i += 2) f.add(i, a0), f.add(i + 1, a1);
+        if (chunks % 2) f.add(chunks - 1, a0);
+    } else {
+        for (int64_t i = 0; i < chunks; i += 2) f.add(i, a0);
+        __m512 even[R][C];  // through memory, so that the odd chain has the registers
+        std::memcpy(even, a0, sizeof even);
+        for (int64_t i = 1; i < chunks; i += 2) f.add(i, a1);
+        std::memcpy(a0, even, sizeof even);
+    }
+    if (const int64_t k = 16 * chunks; k < K) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (K - k)) - 1);
+        #pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+            const __m512 wv = MLoad(f.w[r] + Size * k, m);
+            #pragma GCC unroll 4
+            for (int c = 0; c < C; ++c) a1[r][c] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, cols[c] + k), a1[r][c]);
+        }
+    }
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+        #pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) out[c * kMaxFloatRows + r] = _mm512_reduce_add_ps(_mm512_add_ps(a0[r][c], a1[r][c]));
+}
+
+template <int Size, __m512 (*Load)(const unsigned char*), __m512 (*MLoad)(const unsigned char*, __mmask16)>
+void gemm_float(const void* const* rows, int nr, const float* const* cols, int nc, int64_t K, float* out) {
+    static_assert(kMaxFloatRows == 4 && kMaxFloatCols == 4);
+    with_cols<4>(nr, [&](auto r) {
+        with_cols<4>(nc, [&](auto c) {
+            gemm_float_tile<decltype(r)::value, decltype(c)::value, Size, Load, MLoad>(rows, cols, K, out);
+        });
+    });
+}
+
 // Q8_0/Q4_0 weights times BlockQ8A columns, 16 weight rows per call, rows in
 // the 16 lanes of a zmm. The rows' blocks are first repacked (once per call,
 // whatever the number of columns) into signed bytes, transposed so that vector
@@ -192,16 +278,6 @@ inline __attribute__((always_inline)) void packed_times_cols(const Src& src, int
     for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
 }
 
-constexpr int kColTile = 8;  // columns per pass over the packed rows (8 weight + kColTile accumulator zmm)
-
-// f(std::integral_constant<int, n>) for n = 1..Max.
-template <int Max, class F>
-inline void with_cols(int n, F&& f) {
-    if constexpr (Max > 1)
-        if (n < Max) return with_cols<Max - 1>(n, f);
-    f(std::integral_constant<int, Max>{});
-}
-static_assert(kMaxQuantRows == 16);
 
 template <bool Q4>
 void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int64_t col_stride, int64_t ncols,
@@ -594,6 +670,7 @@ const Kernels kAvx512 = {
     dot_q0<false>,
     dot_q0<true>,
     {dot_kquant<144, unpack_q4_k>, dot_kquant<176, unpack_q5_k>, dot_kquant<210, unpack_q6_k>},
+    {gemm_float<4, load16_f32, mload_f32>, gemm_float<2, load16_f16, mload_f16>, gemm_float<2, load16_bf16, mload_bf16>},
     gemm_q0<false>,
     gemm_q0<true>,
     gemm_packed_q0<false>,
