@@ -492,7 +492,7 @@ inline void packed_q6_k_times_cols(const unsigned char* p, int64_t nblocks, cons
         __m512i sum[NC];
         #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) sum[c] = _mm512_setzero_si512();
-        #pragma GCC unroll 1
+        #pragma GCC unroll 4
         for (int step = 0; step < 4; ++step) {
             const int h = step / 2, half = step % 2;
             __m512i w[16];  // w[4q + u]: quarter q, unit l = 4 half + u
