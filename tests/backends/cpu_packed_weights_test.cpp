@@ -5,6 +5,7 @@
 // memory are refused.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -151,6 +152,23 @@ TEST_P(CpuPackedWeights, MulMatReadsThePackedCopyUntilTheBufferIsFreed) {
     ASSERT_EQ(again.base(), base);
     EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), multiply(2, dtype, second, 0, 3)))
         << "a stale packed copy was used";
+}
+
+// SUANLI_CPU_PACK=0 turns packing off: MUL_MAT then reads the wrapped bytes themselves.
+TEST_P(CpuPackedWeights, PackingCanBeTurnedOff) {
+    const sl_dtype dtype = GetParam();
+    if (!cpu::force_isa(Isa::Avx512)) GTEST_SKIP() << "no path with packed kernels here";
+    const std::vector<std::byte> second = quantized(dtype, 11);
+    std::vector<std::byte> host = quantized(dtype, 7);
+    GraphHarness h(cpu_backend(), 2);
+    Wrapped w(h, host);
+    const sl_tensor t = matrix_at(dtype, w.base());
+    ::setenv("SUANLI_CPU_PACK", "0", 1);
+    const sl_status prepared = h.backend().weight_prepare(h.device(), &t);
+    ::unsetenv("SUANLI_CPU_PACK");
+    ASSERT_EQ(prepared, SL_OK) << h.error();
+    host = second;  // read in place: the new bytes count
+    EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, w.base(), 3), multiply(2, dtype, second, 0, 3)));
 }
 
 INSTANTIATE_TEST_SUITE_P(PackedTypes, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K, SL_DTYPE_Q6_K),
