@@ -80,6 +80,25 @@ struct PackedKQuant {
 inline constexpr int64_t kPackedQ4KBytes = 2048 + 128 + 128 + 64;
 inline constexpr int64_t kPackedQ6KBytes = 2048 + 1024 + 256 + 64;
 
+// Query rows of ATTENTION that share a KV head and a mask row, for an optional
+// vector kernel (see run_attention in ops.cpp): the keys transposed,
+// kt[d * kt_stride + j] = k[d] of key j for j < S rounded up to 16 (padding
+// keys are never used), value rows at v + j * v_stride, the mask row (S
+// floats) or null.
+inline constexpr int kMaxAttentionHeads = 8;
+struct AttentionRows {
+    const float* q[kMaxAttentionHeads];
+    float* out[kMaxAttentionHeads];
+    int n;  // rows, 1..kMaxAttentionHeads
+    const float* mask;
+    const float* kt;
+    int64_t kt_stride;
+    const float* v;
+    int64_t v_stride;
+    int64_t D, S;
+    float scale;
+};
+
 struct Kernels {
     Isa isa;
     // out[c] = dot(weight row w of K elements, cols[c][0..K)) for c < nc (1..kMaxCols).
@@ -111,6 +130,11 @@ struct Kernels {
                              int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
     void (*gemm_packed_q4_0)(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
                              int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
+    // Optional: each out row = the softmax(scale * q . k_j + mask_j)-weighted sum of the v_j,
+    // keys in blocks of 64 with a running max and sum as in run_attention; keys masked with
+    // -inf count for nothing (their k and v may be NaN). D <= 512. A row's result depends on
+    // its own query only, not on the rows computed with it.
+    void (*attention_rows)(const AttentionRows& a) = nullptr;
     // Optional vector versions of quantize_act / quantize_act_k below, with the same bytes.
     // sums (may be null): the sum of each block's quants, as the packed kernels take them.
     void (*quantize_act)(const float* x, BlockQ8A* y, int64_t nblocks, int32_t* sums) = nullptr;

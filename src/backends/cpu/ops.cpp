@@ -155,6 +155,63 @@ void run_rope(Context& ctx, const Node& n) {
 // Flash-attention style: for each (query t, head h) one pass over the keys in
 // blocks, with a running maximum and sum (online softmax), so no score matrix
 // is stored. Keys masked with -inf are not read.
+// ATTENTION through the path's row kernel: the keys transposed once per call
+// (so that a row's scores are 16 keys per FMA), the values as dense F32 rows
+// unless they already are, then one kernel call per query position and group
+// of query heads that share a KV head (they share every key and value load).
+void run_attention_rows(Context& ctx, const Node& n) {
+    const sl_tensor& q = n.in(0);
+    const sl_tensor& k = n.in(1);
+    const sl_tensor& v = n.in(2);
+    const sl_tensor* mask = n.src[3];
+    const int64_t D = q.ne[0], Hq = q.ne[1], T = q.ne[2], Hkv = k.ne[1], S = k.ne[2];
+    const int64_t group = Hq / Hkv, Sp = (S + 15) / 16 * 16;
+    const bool v_direct = v.dtype == SL_DTYPE_F32 && dense_rows(v) && v.addr % 4 == 0 && v.nb[1] % 4 == 0 &&
+                          v.nb[2] % 4 == 0;
+    const size_t kt_elems = static_cast<size_t>(Hkv * D * Sp), v_elems = v_direct ? 0 : static_cast<size_t>(Hkv * S * D);
+    auto* kt = reinterpret_cast<float*>(ctx.scratch_bytes(sizeof(float) * (kt_elems + v_elems)));
+    float* vf = kt + kt_elems;
+    ctx.pool.parallel_for(Hkv * S, min_rows(D), [&](int64_t first, int64_t last) {
+        std::vector<float> tmp(static_cast<size_t>(D));
+        for (int64_t r = first; r < last; ++r) {
+            const int64_t g = r / S, j = r % S;
+            const float* kr = load_row(k, g, j, 0, tmp.data());
+            for (int64_t d = 0; d < D; ++d) kt[(g * D + d) * Sp + j] = kr[d];
+            if (!v_direct) {
+                const float* p = load_row(v, g, j, 0, vf + r * D);
+                if (p != vf + r * D) std::memcpy(vf + r * D, p, sizeof(float) * static_cast<size_t>(D));
+            }
+        }
+    });
+    // Units of up to kMaxAttentionHeads query heads that share a KV head, at one position.
+    const float scale = n.param_f32(0);
+    const int64_t per_unit = std::min<int64_t>(group, kMaxAttentionHeads);
+    const int64_t units_per_kv = (group + per_unit - 1) / per_unit;
+    ctx.pool.parallel_for(T * Hkv * units_per_kv, std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(per_unit * S * D, 1)),
+                          [&](int64_t first, int64_t last) {
+        std::vector<float> qs(static_cast<size_t>(per_unit * D)), ms(static_cast<size_t>(S));
+        for (int64_t u = first; u < last; ++u) {
+            const int64_t t = u / (Hkv * units_per_kv), g = u / units_per_kv % Hkv;
+            const int64_t h0 = g * group + u % units_per_kv * per_unit, h1 = std::min(h0 + per_unit, (g + 1) * group);
+            AttentionRows rows{};
+            rows.n = static_cast<int>(h1 - h0);
+            for (int64_t h = h0; h < h1; ++h) {
+                rows.q[h - h0] = load_row(q, h, t, 0, qs.data() + (h - h0) * D);
+                rows.out[h - h0] = out_row(n.out, t * Hq + h);
+            }
+            rows.mask = mask ? load_row(*mask, t, 0, 0, ms.data()) : nullptr;
+            rows.kt = kt + g * D * Sp;
+            rows.kt_stride = Sp;
+            rows.v = v_direct ? reinterpret_cast<const float*>(row_ptr(v, g, 0, 0)) : vf + g * S * D;
+            rows.v_stride = v_direct ? v.nb[2] / 4 : D;
+            rows.D = D;
+            rows.S = S;
+            rows.scale = scale;
+            ctx.kernels.attention_rows(rows);
+        }
+    });
+}
+
 void run_attention(Context& ctx, const Node& n) {
     const sl_tensor& q = n.in(0);
     const sl_tensor& k = n.in(1);
@@ -166,6 +223,7 @@ void run_attention(Context& ctx, const Node& n) {
     constexpr float kNegInf = -std::numeric_limits<float>::infinity();
     constexpr int64_t kBlock = 64;
 
+    if (ctx.kernels.attention_rows && D <= 512) return run_attention_rows(ctx, n);
     // K and V as dense F32 rows (g, j) at (g * S + j) * D, unless they already are.
     auto dense_f32 = [](const sl_tensor& t) {
         return t.dtype == SL_DTYPE_F32 && dense_rows(t) && t.addr % 4 == 0 && t.nb[1] % 4 == 0 && t.nb[2] % 4 == 0;

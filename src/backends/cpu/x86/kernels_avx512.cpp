@@ -4,6 +4,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -663,6 +665,137 @@ void quantize_act_k_avx512(const float* x, BlockQ8K* y, int64_t nblocks) {
     }
 }
 
+// exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2 / 2, e^r by its Taylor
+// polynomial to degree 7 (relative error below 2e-8 + rounding), times 2^n by
+// vscalefps. x below -87 (and -inf) gives about e^-87 > 0: callers zero what
+// must be zero.
+inline __m512 exp_nonpositive(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));  // keeps 2^n a normal float
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+// Attention for up to 8 query rows that share a KV head and a mask: per block
+// of 64 keys (skipped when the mask hides all of it), 16 keys' scores at a
+// time from the transposed keys, each key vector loaded once for all rows
+// (one FMA chain per row, the query element broadcast); then per row the
+// online softmax of run_attention, and the value rows added 16 dimensions at a
+// time, each value vector loaded once for all rows.
+template <int H>
+void attention_rows_h(const AttentionRows& a) {
+    constexpr int kBlock = 64;
+    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+    const int64_t D = a.D, S = a.S, chunks = (D + 15) / 16;
+    alignas(64) float acc[H][512];
+    alignas(64) float s[H][kBlock];
+    float m[H], l[H];
+    for (int h = 0; h < H; ++h) {
+        std::fill(acc[h], acc[h] + 16 * chunks, 0.0f);
+        m[h] = kNegInf;
+        l[h] = 0.0f;
+    }
+    const __m512 neg_inf = _mm512_set1_ps(kNegInf);
+    for (int64_t j0 = 0; j0 < S; j0 += kBlock) {
+        const int nj = static_cast<int>(std::min<int64_t>(kBlock, S - j0));
+        __mmask16 keep[kBlock / 16];
+        bool any = false;
+        for (int v = 0; v < kBlock; v += 16) {
+            const __mmask16 live = v < nj ? static_cast<__mmask16>((1u << std::min(16, nj - v)) - 1) : 0;
+            keep[v / 16] = a.mask ? _mm512_mask_cmp_ps_mask(live, _mm512_maskz_loadu_ps(live, a.mask + j0 + v), neg_inf,
+                                                            _CMP_NEQ_OQ)
+                                  : live;
+            any = any || keep[v / 16];
+        }
+        if (!any) continue;
+        __m512 bmax[H];
+        #pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) bmax[h] = neg_inf;
+        for (int v = 0; v < nj; v += 16) {
+            const __mmask16 k16 = keep[v / 16];
+            if (!k16) {
+                #pragma GCC unroll 8
+                for (int h = 0; h < H; ++h) _mm512_store_ps(s[h] + v, neg_inf);
+                continue;
+            }
+            const float* kt = a.kt + j0 + v;
+            __m512 c[H];
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) c[h] = _mm512_setzero_ps();
+            for (int64_t d = 0; d < D; ++d) {
+                const __m512 kv = _mm512_load_ps(kt + d * a.kt_stride);
+                #pragma GCC unroll 8
+                for (int h = 0; h < H; ++h) c[h] = _mm512_fmadd_ps(_mm512_set1_ps(a.q[h][d]), kv, c[h]);
+            }
+            const __m512 mk = a.mask ? _mm512_maskz_loadu_ps(k16, a.mask + j0 + v) : _mm512_setzero_ps();
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) {
+                const __m512 score = _mm512_mask_blend_ps(k16, neg_inf,
+                                                          _mm512_add_ps(_mm512_mul_ps(c[h], _mm512_set1_ps(a.scale)), mk));
+                _mm512_store_ps(s[h] + v, score);
+                bmax[h] = _mm512_max_ps(bmax[h], score);
+            }
+        }
+        for (int h = 0; h < H; ++h) {
+            const float block_max = _mm512_reduce_max_ps(bmax[h]);
+            if (block_max == kNegInf) {  // NaN scores only: nothing to add
+                std::fill(s[h], s[h] + kBlock, 0.0f);
+                continue;
+            }
+            if (block_max > m[h]) {
+                const __m512 r = _mm512_set1_ps(std::exp(m[h] - block_max));  // 0 when m is -inf
+                l[h] *= _mm512_cvtss_f32(r);
+                for (int64_t c = 0; c < chunks; ++c)
+                    _mm512_store_ps(acc[h] + 16 * c, _mm512_mul_ps(_mm512_load_ps(acc[h] + 16 * c), r));
+                m[h] = block_max;
+            }
+            __m512 psum = _mm512_setzero_ps();
+            for (int v = 0; v < nj; v += 16) {
+                const __m512 score = _mm512_load_ps(s[h] + v);
+                const __mmask16 live = _mm512_cmp_ps_mask(score, neg_inf, _CMP_NEQ_OQ);
+                const __m512 p = _mm512_maskz_mov_ps(live, exp_nonpositive(_mm512_sub_ps(score, _mm512_set1_ps(m[h]))));
+                _mm512_store_ps(s[h] + v, p);
+                psum = _mm512_add_ps(psum, p);
+            }
+            l[h] += _mm512_reduce_add_ps(psum);
+        }
+        // Keys with a -inf score have p = 0 in every row and are skipped: their values may be NaN.
+        for (int64_t c = 0; c < chunks; ++c) {
+            const __mmask16 dm = static_cast<__mmask16>(c + 1 < chunks || D % 16 == 0 ? 0xffff : (1u << (D % 16)) - 1);
+            __m512 o[H];
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) o[h] = _mm512_load_ps(acc[h] + 16 * c);
+            for (int j = 0; j < nj; ++j) {
+                if (!((keep[j / 16] >> (j % 16)) & 1)) continue;
+                const __m512 vv = _mm512_maskz_loadu_ps(dm, a.v + (j0 + j) * a.v_stride + 16 * c);
+                #pragma GCC unroll 8
+                for (int h = 0; h < H; ++h) o[h] = _mm512_fmadd_ps(_mm512_set1_ps(s[h][j]), vv, o[h]);
+            }
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) _mm512_store_ps(acc[h] + 16 * c, o[h]);
+        }
+    }
+    for (int h = 0; h < H; ++h) {
+        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        for (int64_t d = 0; d < D; ++d) a.out[h][d] = acc[h][d] * inv;
+    }
+}
+
+void attention_rows_avx512(const AttentionRows& a) {
+    static_assert(kMaxAttentionHeads == 8);
+    with_cols<8>(a.n, [&](auto h) { attention_rows_h<decltype(h)::value>(a); });
+}
+
 const Kernels kAvx512 = {
     Isa::Avx512,
     {dot_float<4, load16_f32, mload_f32>, dot_float<2, load16_f16, mload_f16>,
@@ -675,6 +808,7 @@ const Kernels kAvx512 = {
     gemm_q0<true>,
     gemm_packed_q0<false>,
     gemm_packed_q0<true>,
+    attention_rows_avx512,
     quantize_act_avx512,
     quantize_act_k_avx512,
     {gemm_packed_kquant<false>, nullptr, gemm_packed_kquant<true>},
