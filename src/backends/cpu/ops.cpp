@@ -171,15 +171,25 @@ void run_attention_rows(Context& ctx, const Node& n) {
     const size_t kt_elems = static_cast<size_t>(Hkv * D * Sp), v_elems = v_direct ? 0 : static_cast<size_t>(Hkv * S * D);
     auto* kt = reinterpret_cast<float*>(ctx.scratch_bytes(sizeof(float) * (kt_elems + v_elems)));
     float* vf = kt + kt_elems;
-    ctx.pool.parallel_for(Hkv * S, min_rows(D), [&](int64_t first, int64_t last) {
-        std::vector<float> tmp(static_cast<size_t>(D));
-        for (int64_t r = first; r < last; ++r) {
-            const int64_t g = r / S, j = r % S;
-            const float* kr = load_row(k, g, j, 0, tmp.data());
-            for (int64_t d = 0; d < D; ++d) kt[(g * D + d) * Sp + j] = kr[d];
-            if (!v_direct) {
-                const float* p = load_row(v, g, j, 0, vf + r * D);
-                if (p != vf + r * D) std::memcpy(vf + r * D, p, sizeof(float) * static_cast<size_t>(D));
+    // Blocks of 16 keys, so that each transposed row is written 16 floats (a cache line) at a time.
+    const int64_t key_blocks = Sp / 16;
+    ctx.pool.parallel_for(Hkv * key_blocks, std::max<int64_t>(1, min_rows(D) / 16), [&](int64_t first, int64_t last) {
+        std::vector<float> tmp(static_cast<size_t>(16 * D));
+        const float* rows[16];
+        for (int64_t u = first; u < last; ++u) {
+            const int64_t g = u / key_blocks, j0 = u % key_blocks * 16, nj = std::min<int64_t>(16, S - j0);
+            for (int64_t i = 0; i < nj; ++i) {
+                const int64_t j = j0 + i;
+                rows[i] = load_row(k, g, j, 0, tmp.data() + i * D);
+                if (!v_direct) {
+                    float* dst = vf + (g * S + j) * D;
+                    const float* p = load_row(v, g, j, 0, dst);
+                    if (p != dst) std::memcpy(dst, p, sizeof(float) * static_cast<size_t>(D));
+                }
+            }
+            for (int64_t d = 0; d < D; ++d) {
+                float* line = kt + (g * D + d) * Sp + j0;
+                for (int64_t i = 0; i < nj; ++i) line[i] = rows[i][d];
             }
         }
     });
