@@ -247,6 +247,14 @@ inline __attribute__((always_inline)) void pack_block(const unsigned char* const
     out.d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
 }
 
+// Lanes 0..nr-1 (the group's real rows) of acc[c] to out + c * ldo, for each column c.
+template <int NC>
+inline void store_rows(const __m512 (&acc)[NC], int nr, float* out, int64_t ldo) {
+    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
+    #pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+}
+
 // All 16 rows against NC columns (column c at cols + c * col_stride). Block b
 // comes from Src(b): the packed buffer, or packed on the fly when there is
 // only one column tile (mat-vec: nothing to share, and no buffer round trip).
@@ -275,9 +283,7 @@ inline __attribute__((always_inline)) void packed_times_cols(const Src& src, int
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(p.d, _mm512_set1_ps(a.d)), acc[c]);
         }
     }
-    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
-    #pragma GCC unroll 16
-    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+    store_rows(acc, nr, out, ldo);
 }
 
 
@@ -370,9 +376,7 @@ inline void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int6
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(a.d)), acc[c]);
         }
     }
-    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
-    #pragma GCC unroll 16
-    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+    store_rows(acc, nr, out, ldo);
 }
 
 template <bool Q4>
@@ -457,9 +461,7 @@ inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, cons
             acc[c] = _mm512_add_ps(acc[c], _mm512_sub_ps(scaled, offset));
         }
     }
-    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
-    #pragma GCC unroll 4
-    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+    store_rows(acc, nr, out, ldo);
 }
 
 // Q6_K weights repacked at load time (PackedKQuant), 16 rows in the lanes.
@@ -546,9 +548,7 @@ inline void packed_q6_k_times_cols(const unsigned char* p, int64_t nblocks, cons
             acc[c] = _mm512_add_ps(acc[c], _mm512_sub_ps(scaled, offset));
         }
     }
-    const __mmask16 m = static_cast<__mmask16>((1u << nr) - 1);
-    #pragma GCC unroll 4
-    for (int c = 0; c < NC; ++c) _mm512_mask_storeu_ps(out + c * ldo, m, acc[c]);
+    store_rows(acc, nr, out, ldo);
 }
 
 template <bool Q6>
