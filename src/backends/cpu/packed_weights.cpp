@@ -1,6 +1,10 @@
 #include "backends/cpu/packed_weights.h"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <iterator>
 
 #include "backends/cpu/thread_pool.h"
@@ -21,26 +25,45 @@ size_t block_bytes(sl_dtype dtype) {
 int64_t block_elements(sl_dtype dtype) { return is_k_quant(dtype) ? 256 : 32; }
 int64_t packed_bytes(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K ? kPackedQ4KBytes : kPackedQ6KBytes; }
 
-// Byte 4r + t of vector k = byte 4k + t of row r's `n`-byte array `src` (zeros for a padding row).
-void transpose_rows(const unsigned char* src, int64_t n, int64_t r, unsigned char* dst) {
-    for (int64_t k = 0; k < n / 4; ++k)
-        for (int t = 0; t < 4; ++t) dst[64 * k + 4 * r + t] = src ? src[4 * k + t] : 0;
+// Bytes 4r..4r+3 of vector k = bytes 4k..4k+3 of row r's `n`-byte array `src`, each
+// XORed with `flip` (zeros for a padding row, src null).
+void transpose_rows(const unsigned char* src, int64_t n, int64_t r, unsigned char* dst, uint32_t flip = 0) {
+    for (int64_t k = 0; k < n / 4; ++k) {
+        uint32_t word = 0;
+        if (src) std::memcpy(&word, src + 4 * k, 4), word ^= flip;
+        std::memcpy(dst + 64 * k + 4 * r, &word, 4);
+    }
+}
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Uninitialized (the packing writes every byte), 2 MiB aligned, huge pages requested.
+unsigned char* allocate_packed(size_t bytes) {
+    bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    auto* p = static_cast<unsigned char*>(std::aligned_alloc(kHugePage, bytes));
+    if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
+#endif
+    return p;
 }
 
 }  // namespace
+
+void PackedMatrix::Free::operator()(unsigned char* p) const { std::free(p); }
 
 PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M,
                            ThreadPool& pool)
     : dtype_(dtype), addr_(reinterpret_cast<uint64_t>(rows)), row_bytes_(row_bytes), K_(K), M_(M) {
     const int64_t nblocks = K / block_elements(dtype), units = groups() * nblocks;  // (group, block) pairs
     if (is_k_quant(dtype)) {
-        data_.reset(new Line[static_cast<size_t>(units * packed_bytes(dtype) / 64)]);
-        kquant_ = PackedKQuant{data_[0].bytes, nblocks};
+        data_.reset(allocate_packed(static_cast<size_t>(units * packed_bytes(dtype))));
+        kquant_ = PackedKQuant{data_.get(), nblocks};
     } else {
         // Quants, then the scales (32 bytes per unit, so both parts stay 64-byte aligned).
         const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512;
-        data_.reset(new Line[static_cast<size_t>(units * (quant_bytes + 32) / 64 + 1)]);
-        unsigned char* quants = data_[0].bytes;
+        data_.reset(allocate_packed(static_cast<size_t>(units * (quant_bytes + 32))));
+        unsigned char* quants = data_.get();
         q0_ = PackedQ0{quants, reinterpret_cast<const uint16_t*>(quants + units * quant_bytes), nblocks, quant_bytes};
     }
     // Every group is written by one task, its pages faulted in by the thread that writes them.
@@ -66,20 +89,17 @@ void PackedMatrix::pack_q0_group(int64_t g, const unsigned char* rows) {
     const int64_t nblocks = q0_.nblocks;
     auto* quants = const_cast<unsigned char*>(q0_.quants);
     auto* scales = const_cast<uint16_t*>(q0_.scales);
-    for (int64_t b = 0; b < nblocks; ++b) {
-        unsigned char* q = quants + (g * nblocks + b) * q0_.quant_bytes;
-        uint16_t* s = scales + (g * nblocks + b) * 16;
-        for (int64_t r = 0; r < kMaxQuantRows; ++r) {
+    // Row by row, so that each source row is read in order (the group's packed bytes stay in cache).
+    for (int64_t r = 0; r < kMaxQuantRows; ++r)
+        for (int64_t b = 0; b < nblocks; ++b) {
             const unsigned char* block = block_at(rows, g, r, b);
+            uint16_t* s = scales + (g * nblocks + b) * 16;
             if (block) std::memcpy(&s[r], block, 2);
             else s[r] = 0;
-            for (int64_t k = 0; k < q0_.quant_bytes / 64; ++k)
-                for (int t = 0; t < 4; ++t) {
-                    const unsigned char byte = block ? block[2 + 4 * k + t] : 0;
-                    q[64 * k + 4 * r + t] = q4 ? byte : static_cast<unsigned char>(byte ^ 0x80);
-                }
+            // Q8_0's quants become q + 128: flip each byte's top bit.
+            transpose_rows(block ? block + 2 : nullptr, q0_.quant_bytes / 16, r,
+                           quants + (g * nblocks + b) * q0_.quant_bytes, q4 ? 0u : 0x80808080u);
         }
-    }
 }
 
 void PackedMatrix::pack_q4_k_group(int64_t g, const unsigned char* rows) {
