@@ -10,7 +10,8 @@
 // quantized types), and kRowBlock rows are swept per column tile so the tile
 // stays in cache. A path with Q8_0/Q4_0 gemm kernels (AVX-512) instead hands
 // them up to kMaxQuantRows rows and all the columns at once: they repack the
-// rows once and sweep the columns over them. Weights the engine declared
+// rows once and sweep the columns over them; one with a float gemm kernel gets
+// tiles of kMaxFloatRows rows by kMaxFloatCols columns. Weights the engine declared
 // constant (weight_prepare) were repacked at load time and take the kernels
 // of matmul_packed.cpp instead.
 // Every output element is computed by the same kernel call whichever thread
@@ -25,8 +26,6 @@ namespace suanli::cpu {
 namespace {
 
 constexpr int64_t kRowBlock = 16;
-// Multiply-adds per thread below which a matmul stays on fewer threads.
-constexpr int64_t kMinWorkPerThread = int64_t{1} << 16;
 
 }  // namespace
 
@@ -40,7 +39,7 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const bool q8k = a.dtype == SL_DTYPE_Q4_K || a.dtype == SL_DTYPE_Q5_K || a.dtype == SL_DTYPE_Q6_K;
     const bool quantized = q8a || q8k;
     const Kernels& kern = ctx.kernels;
-    const int64_t min_cols = std::max<int64_t>(1, kMinWorkPerThread / 4 / K);
+    const int64_t min_cols = std::max<int64_t>(1, kMinMatMulWorkPerThread / 4 / K);
     if (run_mul_mat_packed(ctx, n)) return;
 
     // The columns of B in the form the kernels read.
@@ -84,7 +83,7 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const int kw = a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : a.dtype == SL_DTYPE_Q5_K ? kWQ5_K : kWQ6_K;
     auto* out = reinterpret_cast<float*>(n.out.addr);
     const int64_t total_rows = M * B2 * B3;  // output row r is (m, i2, i3), r = (i3 * B2 + i2) * M + m
-    const int64_t min_rows = std::max<int64_t>(1, kMinWorkPerThread / std::max<int64_t>(K * N, 1));
+    const int64_t min_rows = std::max<int64_t>(1, kMinMatMulWorkPerThread / std::max<int64_t>(K * N, 1));
     const auto gemm = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_q8_0 : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_q4_0 : nullptr;
     if (gemm) {
         // Up to kMaxQuantRows rows of one matrix against all N of its columns per call.

@@ -11,9 +11,6 @@
 namespace suanli::cpu {
 namespace {
 
-// Multiply-adds per thread below which a matmul stays on fewer threads (as in matmul.cpp).
-constexpr int64_t kMinWorkPerThread = int64_t{1} << 16;
-
 // Column `col` of B (number (i3 * B2 + i2) * N + c) as floats.
 const float* column(const sl_tensor& b, int64_t col, float* tmp) {
     const int64_t N = b.ne[1], B2 = b.ne[2];
@@ -49,7 +46,7 @@ bool run_mul_mat_packed(Context& ctx, const Node& n) {
         return static_cast<int32_t>(uint32_t{static_cast<uint16_t>(lo)} | uint32_t{static_cast<uint16_t>(hi)} << 16);
     };
 
-    ctx.pool.parallel_for(n_cols, std::max<int64_t>(1, kMinWorkPerThread / 4 / K), [&](int64_t first, int64_t last) {
+    ctx.pool.parallel_for(n_cols, std::max<int64_t>(1, kMinMatMulWorkPerThread / 4 / K), [&](int64_t first, int64_t last) {
         std::vector<float> tmp(static_cast<size_t>(K));
         for (int64_t col = first; col < last; ++col) {
             const float* x = column(b, col, tmp.data());
@@ -71,7 +68,7 @@ bool run_mul_mat_packed(Context& ctx, const Node& n) {
 
     auto* out = reinterpret_cast<float*>(n.out.addr);
     const int64_t groups = packed->groups();
-    const int64_t min_groups = std::max<int64_t>(1, kMinWorkPerThread / std::max<int64_t>(K * N, 1) / kMaxQuantRows);
+    const int64_t min_groups = std::max<int64_t>(1, kMinMatMulWorkPerThread / std::max<int64_t>(K * N, 1) / kMaxQuantRows);
     ctx.pool.parallel_for(groups * mats, min_groups, [&](int64_t first, int64_t last) {
         for (int64_t u = first; u < last; ++u) {
             const int64_t g = u % groups, mat = u / groups, m = g * kMaxQuantRows;

@@ -47,6 +47,9 @@ struct Context {
 // itself when it is dense F32, else converted into `scratch`.
 const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, float* scratch);
 
+// Multiply-adds per thread below which a matmul stays on fewer threads.
+inline constexpr int64_t kMinMatMulWorkPerThread = int64_t{1} << 16;
+
 // ---- the ops ----
 
 void run_get_rows(Context&, const Node&);

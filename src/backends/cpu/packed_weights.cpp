@@ -8,21 +8,16 @@
 #include <iterator>
 
 #include "backends/cpu/thread_pool.h"
+#include "core/dtype.h"
 #include "core/quant_k.h"
 
 namespace suanli::cpu {
 namespace {
 
 bool is_k_quant(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q6_K; }
-size_t block_bytes(sl_dtype dtype) {
-    switch (dtype) {
-        case SL_DTYPE_Q4_0: return 18;
-        case SL_DTYPE_Q8_0: return 34;
-        case SL_DTYPE_Q4_K: return 144;
-        default: return 210;  // Q6_K
-    }
-}
-int64_t block_elements(sl_dtype dtype) { return is_k_quant(dtype) ? 256 : 32; }
+const DTypeTraits& traits_of(sl_dtype dtype) { return traits(static_cast<DType>(dtype)); }
+size_t block_bytes(sl_dtype dtype) { return traits_of(dtype).block_bytes; }
+int64_t block_elements(sl_dtype dtype) { return traits_of(dtype).block_elements; }
 int64_t packed_bytes(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K ? kPackedQ4KBytes : kPackedQ6KBytes; }
 
 // Bytes 4r..4r+3 of vector k = bytes 4k..4k+3 of row r's `n`-byte array `src`, each
