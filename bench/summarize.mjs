@@ -40,6 +40,7 @@ for (const s of samples) {
         g.extra.backend = s.result.backend;
         g.extra.gb_per_s = s.result.gb_per_s;
         g.extra.bandwidth_gb_per_s = s.result.bandwidth_gb_per_s;
+        g.extra.bandwidth_share = s.result.bandwidth_share;
     } else {
         g.llama.push(...tps);
     }

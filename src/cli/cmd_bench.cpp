@@ -1,7 +1,11 @@
 // suanli bench: prompt and generation speed, with achieved memory bandwidth.
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/backend_options.h"
 #include "cli/commands.h"
@@ -44,24 +48,32 @@ std::string main_weight_type(const Model& model, int64_t& parameters, uint64_t& 
 }
 
 struct Bandwidth {
-    double gb_per_s;
     std::string what;
+    std::function<double()> measure;  // GB/s now
 };
 
 // The roofline for the backend's device: host memory read by `threads` threads
 // for host backends, the device's own copy rate for the others (GPUs).
-Bandwidth measure_bandwidth(Device& device, int32_t threads) {
+Bandwidth bandwidth_probe(Device& device, int32_t threads) {
     const std::string_view name = device.backend().name;
     if (name != "cpu" && name != "reference") {
+        const auto copy = [&device] { return measure_device_copy_bandwidth(device, uint64_t{256} << 20, 3); };
         try {
-            return {measure_device_copy_bandwidth(device, uint64_t{256} << 20),
-                    cat(name, " device memory bandwidth (copy, read + write)")};
+            copy();
+            return {cat(name, " device memory bandwidth (copy, read + write)"), copy};
         } catch (const Error& e) {
             std::fprintf(stderr, "bench: cannot time a copy on %s (%s); using host memory bandwidth\n",
                          device.backend().name, e.what());
         }
     }
-    return {measure_read_bandwidth(threads), cat("memory read bandwidth (", threads, " threads)")};
+    auto probe = std::make_shared<ReadBandwidthProbe>(threads);
+    return {cat("memory read bandwidth (", threads, " threads)"), [probe] { return probe->measure(5); }};
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t m = v.size() / 2;
+    return v.empty() ? 0 : v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 }  // namespace
@@ -90,7 +102,7 @@ int cmd_bench(std::span<const std::string_view> args) {
     int64_t parameters = 0;
     uint64_t size = 0;
     const std::string type = main_weight_type(*model, parameters, size);
-    const Bandwidth bandwidth = measure_bandwidth(devices.backend_device(), threads);
+    const Bandwidth bandwidth = bandwidth_probe(devices.backend_device(), threads);
 
     std::vector<BenchTest> tests;
     if (n_prompt > 0) tests.push_back({cat("pp", n_prompt), n_prompt, 0});
@@ -98,7 +110,8 @@ int cmd_bench(std::span<const std::string_view> args) {
     std::vector<BenchResult> results;
     const std::string model_name = std::filesystem::path(model_path).filename().string();
     if (!json) {
-        std::printf("%s: %.1f GB/s\n\n", bandwidth.what.c_str(), bandwidth.gb_per_s);
+        std::printf("%s: %.1f GB/s now; measured again before every run, \"%% bw\" pairs each run with it\n\n",
+                    bandwidth.what.c_str(), bandwidth.measure());
         std::printf("| %-24s | %6s | %10s | %9s | %-9s | %7s | %6s | %18s | %7s | %6s |\n", "model", "type", "size",
                     "params", "backend", "threads", "test", "t/s", "GB/s", "% bw");
         std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(26, '-').c_str(), std::string(8, '-').c_str(),
@@ -107,13 +120,13 @@ int cmd_bench(std::span<const std::string_view> args) {
                     std::string(9, '-').c_str(), std::string(8, '-').c_str());
     }
     for (const BenchTest& t : tests) {
-        const BenchResult r = run_bench(*model, t, reps);
+        const BenchResult r = run_bench(*model, t, reps, bandwidth.measure);
         results.push_back(r);
         if (!json) {
             std::printf("| %-24s | %6s | %6.1f MiB | %7.2f M | %-9s | %7d | %6s | %9.2f ± %6.2f | %7.2f | %5.1f%% |\n",
                         model_name.substr(0, 24).c_str(), type.c_str(), size / 1048576.0, parameters / 1e6,
                         devices.backend_device().backend().name, threads, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
-                        100.0 * r.gb_per_s / bandwidth.gb_per_s);
+                        100.0 * r.bandwidth_share);
             std::fflush(stdout);
         }
     }
@@ -124,12 +137,15 @@ int cmd_bench(std::span<const std::string_view> args) {
             std::printf("  {\"model\": %s, \"type\": \"%s\", \"size_bytes\": %llu, \"params\": %lld, "
                         "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, "
                         "\"repetitions\": %d, \"tokens_per_s\": %.4f, \"stddev\": %.4f, \"gb_per_s\": %.4f, "
-                        "\"bandwidth_gb_per_s\": %.4f, \"samples_tokens_per_s\": [",
+                        "\"bandwidth_gb_per_s\": %.4f, \"bandwidth_share\": %.4f, \"samples_tokens_per_s\": [",
                         json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
                         static_cast<long long>(parameters), devices.backend_device().backend().name, threads, r.test.name.c_str(),
                         static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen), reps, r.mean,
-                        r.stddev, r.gb_per_s, bandwidth.gb_per_s);
+                        r.stddev, r.gb_per_s, median(r.bandwidth_gb_per_s), r.bandwidth_share);
             for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);
+            std::printf("], \"samples_bandwidth_gb_per_s\": [");
+            for (size_t j = 0; j < r.bandwidth_gb_per_s.size(); ++j)
+                std::printf("%s%.4f", j ? ", " : "", r.bandwidth_gb_per_s[j]);
             std::printf("]}%s\n", i + 1 < results.size() ? "," : "");
         }
         std::printf("]\n");

@@ -1,5 +1,6 @@
 #include "runtime/bench.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -45,15 +46,19 @@ uint64_t weight_bytes_per_token(const Model& model) {
     return total;
 }
 
-BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetitions) {
+BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetitions,
+                      const std::function<double()>& bandwidth_probe) {
     std::mt19937 rng(1234);
     BenchResult r;
     r.test = test;
     time_once(model, {test.name, std::min<int64_t>(test.n_prompt, 8), std::min<int64_t>(test.n_gen, 2)}, rng);
     const double tokens = static_cast<double>(test.n_prompt + test.n_gen);
     double seconds_sum = 0;
+    std::vector<double> seconds;
     for (int32_t i = 0; i < repetitions; ++i) {
+        if (bandwidth_probe) r.bandwidth_gb_per_s.push_back(bandwidth_probe());
         const double s = time_once(model, test, rng);
+        seconds.push_back(s);
         seconds_sum += s;
         r.tokens_per_s.push_back(tokens / s);
     }
@@ -69,6 +74,13 @@ BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetit
     double bytes = test.n_prompt > 0 ? weights : 0;
     for (int64_t i = 0; i < test.n_gen; ++i) bytes += weights + kv_per_position * static_cast<double>(test.n_prompt + i + 1);
     r.gb_per_s = bytes * repetitions / seconds_sum / 1e9;
+    if (!r.bandwidth_gb_per_s.empty()) {
+        std::vector<double> shares;
+        for (size_t i = 0; i < seconds.size(); ++i) shares.push_back(bytes / seconds[i] / 1e9 / r.bandwidth_gb_per_s[i]);
+        std::sort(shares.begin(), shares.end());
+        const size_t m = shares.size() / 2;
+        r.bandwidth_share = shares.size() % 2 ? shares[m] : (shares[m - 1] + shares[m]) / 2;
+    }
     return r;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,20 @@ struct BenchResult {
     std::vector<double> tokens_per_s;  // one per repetition
     double mean = 0, stddev = 0;
     double gb_per_s = 0;               // bytes read per second (weights, plus KV cache for generation)
+    // With a bandwidth probe: its rate measured just before each repetition, and
+    // the median over repetitions of (that repetition's GB/s) / (that rate).
+    std::vector<double> bandwidth_gb_per_s;
+    double bandwidth_share = 0;
 };
 
 // Bytes of weights a forward pass of one token reads (the embedding table contributes one row).
 uint64_t weight_bytes_per_token(const Model& model);
 
 // Runs `test` `repetitions` times on a fresh context each time (after one warm-up run).
-BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetitions);
+// A shared machine's memory bandwidth drifts within seconds, so the roofline is
+// measured next to each sample: `bandwidth_probe`, when given, is called (and
+// returns GB/s) just before every repetition.
+BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetitions,
+                      const std::function<double()>& bandwidth_probe = {});
 
 }  // namespace suanli

@@ -3,12 +3,29 @@
 
 #include <cstdint>
 
+#include "core/huge_page_memory.h"
+
 namespace suanli {
 
 class Device;
 
-// Reads a buffer much larger than the caches with `threads` threads, several
-// times, and returns the median rate in GB/s (1e9 bytes per second).
+// Host memory read by `threads` threads: a buffer much larger than the caches,
+// in huge pages (as packed weights are), allocated and faulted in once so that
+// it can be measured again between the samples of a benchmark.
+class ReadBandwidthProbe {
+public:
+    explicit ReadBandwidthProbe(int32_t threads, uint64_t bytes = uint64_t{512} << 20);
+    // Reads the buffer `repetitions` times (after one warm-up pass) and returns
+    // the best rate in GB/s (1e9 bytes per second).
+    double measure(int32_t repetitions = 5) const;
+
+private:
+    int32_t threads_;
+    uint64_t bytes_;
+    HugePageMemory memory_;
+};
+
+// ReadBandwidthProbe(threads, bytes).measure(repetitions).
 double measure_read_bandwidth(int32_t threads, uint64_t bytes = uint64_t{512} << 20, int32_t repetitions = 5);
 
 // For a device with its own memory (a GPU): copies `bytes` between two of its

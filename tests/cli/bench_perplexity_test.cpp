@@ -64,6 +64,11 @@ TEST(BenchCli, JsonHasOneObjectPerTestWithTheRequiredFields) {
         EXPECT_GT(o["gb_per_s"].get<double>(), 0);
         EXPECT_EQ(o["type"], "F32");
         EXPECT_EQ(o["samples_tokens_per_s"].size(), 2u);
+        // The roofline is measured before every repetition and each run is set against its own.
+        ASSERT_EQ(o["samples_bandwidth_gb_per_s"].size(), 2u);
+        for (const auto& bw : o["samples_bandwidth_gb_per_s"]) EXPECT_GT(bw.get<double>(), 0);
+        EXPECT_GT(o["bandwidth_gb_per_s"].get<double>(), 0);
+        EXPECT_GT(o["bandwidth_share"].get<double>(), 0);
     }
 }
 

@@ -1,7 +1,5 @@
 #include "backends/cpu/packed_weights.h"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -9,6 +7,7 @@
 
 #include "backends/cpu/thread_pool.h"
 #include "core/dtype.h"
+#include "core/huge_page_memory.h"
 #include "core/quant_k.h"
 
 namespace suanli::cpu {
@@ -30,34 +29,19 @@ void transpose_rows(const unsigned char* src, int64_t n, int64_t r, unsigned cha
     }
 }
 
-constexpr size_t kHugePage = size_t{2} << 20;
-
-// Uninitialized (the packing writes every byte), 2 MiB aligned, huge pages requested.
-unsigned char* allocate_packed(size_t bytes) {
-    bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    auto* p = static_cast<unsigned char*>(std::aligned_alloc(kHugePage, bytes));
-    if (!p) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    ::madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
-#endif
-    return p;
-}
-
 }  // namespace
-
-void PackedMatrix::Free::operator()(unsigned char* p) const { std::free(p); }
 
 PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M,
                            ThreadPool& pool)
     : dtype_(dtype), addr_(reinterpret_cast<uint64_t>(rows)), row_bytes_(row_bytes), K_(K), M_(M) {
     const int64_t nblocks = K / block_elements(dtype), units = groups() * nblocks;  // (group, block) pairs
     if (is_k_quant(dtype)) {
-        data_.reset(allocate_packed(static_cast<size_t>(units * packed_bytes(dtype))));
+        data_ = allocate_huge_page_memory(static_cast<size_t>(units * packed_bytes(dtype)));
         kquant_ = PackedKQuant{data_.get(), nblocks};
     } else {
         // Quants, then the scales (32 bytes per unit, so both parts stay 64-byte aligned).
         const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512;
-        data_.reset(allocate_packed(static_cast<size_t>(units * (quant_bytes + 32))));
+        data_ = allocate_huge_page_memory(static_cast<size_t>(units * (quant_bytes + 32)));
         unsigned char* quants = data_.get();
         q0_ = PackedQ0{quants, reinterpret_cast<const uint16_t*>(quants + units * quant_bytes), nblocks, quant_bytes};
     }

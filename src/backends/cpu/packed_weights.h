@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "backends/cpu/kernels.h"
+#include "core/huge_page_memory.h"
 #include "suanli/backend.h"
 
 namespace suanli::cpu {
@@ -34,9 +35,6 @@ public:
     uint64_t end() const { return addr_ + static_cast<uint64_t>(M_) * row_bytes_; }
 
 private:
-    struct Free {
-        void operator()(unsigned char* p) const;
-    };
     const unsigned char* block_at(const unsigned char* rows, int64_t g, int64_t r, int64_t b) const;
     // Writes group g's part of the layout.
     void pack_q0_group(int64_t g, const unsigned char* rows);
@@ -47,9 +45,9 @@ private:
     uint64_t addr_;
     size_t row_bytes_;
     int64_t K_, M_;
-    // 2 MiB aligned, with transparent huge pages asked for: a few hundred page faults at
-    // load instead of one per 4 KB (which took longer than the packing itself).
-    std::unique_ptr<unsigned char[], Free> data_;
+    // Huge pages: a few hundred page faults at load instead of one per 4 KB
+    // (which took longer than the packing itself).
+    HugePageMemory data_;
     PackedQ0 q0_{};
     PackedKQuant kquant_{};
 };
