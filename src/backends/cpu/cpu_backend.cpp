@@ -5,12 +5,14 @@
 #include "backends/cpu/cpu_backend.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 
+#include "backends/cpu/node_profile.h"
 #include "backends/cpu/ops.h"
 #include "backends/host/host_backend.h"
 #include "backends/host/host_device.h"
@@ -23,6 +25,7 @@ struct Device {
     const Kernels* kernels = nullptr;
     std::mutex mutex;  // one graph at a time per device
     std::vector<std::byte> scratch;
+    NodeProfile profile;  // SUANLI_CPU_PROFILE=1
 };
 
 // The shared state and entry points come from the base.
@@ -84,9 +87,20 @@ sl_status cpu_graph_compute(sl_device handle, const sl_graph* graph) {
         Device& device = Cpu::device_of(handle);
         std::lock_guard lock(device.mutex);
         // Check everything first, so that a malformed graph runs no node at all.
+        const auto start = std::chrono::steady_clock::now();
         const std::vector<Node> nodes = host::check_graph(graph, Cpu::weight_types(), Cpu::buffers());
         Context ctx{*device.pool, *device.kernels, packed_weights(), device.scratch};
-        for (const Node& node : nodes) host::in_node(*graph, node.index, [&] { kRun[node.out.op](ctx, node); });
+        NodeProfile& profile = device.profile;
+        for (const Node& node : nodes) {
+            if (!profile.enabled()) {
+                host::in_node(*graph, node.index, [&] { kRun[node.out.op](ctx, node); });
+                continue;
+            }
+            const auto t0 = std::chrono::steady_clock::now();
+            host::in_node(*graph, node.index, [&] { kRun[node.out.op](ctx, node); });
+            profile.add_node(node.out.op, std::chrono::steady_clock::now() - t0);
+        }
+        if (profile.enabled()) profile.add_graph(std::chrono::steady_clock::now() - start);
     });
 }
 
