@@ -1,7 +1,8 @@
 // Mat-vec (and small mat-mat) throughput of the cpu backend next to the
 // reference backend, through the C ABI, for TinyLlama-sized weights.
 //
-//   bench_cpu_matvec [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference] [--dtypes q8_0,q4_k]
+//   bench_cpu_matvec [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference]
+//                    [--no-pack] [--dtypes q8_0,q4_k]
 //
 // For each weight dtype and shape it prints the median time of one MUL_MAT and
 // the bandwidth achieved reading the weights (weight bytes / time), with the
@@ -9,7 +10,9 @@
 // bandwidth-bound, so GB/s is the number to compare. As in a real decode, the
 // weights come from memory, not cache: successive runs cycle through copies of
 // the weight matrix totalling --footprint-mb (0: one copy, cache-warm). SUANLI_CPU_ISA=scalar|avx2|avx512
-// picks the cpu backend's kernel path.
+// picks the cpu backend's kernel path. The weights are offered to weight_prepare,
+// as a loaded model's are, so packed kernels run where the backend has them
+// (--no-pack: not offered).
 #include <cctype>
 #include <algorithm>
 #include <chrono>
@@ -53,22 +56,24 @@ std::vector<int> parse_list(const char* s) {
 struct MatVec {
     const sl_backend& be;
     sl_device device = nullptr;
-    sl_buffer buffer = nullptr;
+    sl_buffer buffer = nullptr;   // B and the output
+    sl_buffer weights = nullptr;  // wraps host_weights
+    std::vector<unsigned char> host_weights;
     std::vector<sl_tensor> tensors;  // 3 per copy: A, B, out
     size_t weight_bytes = 0;
     int copies = 1;
 
-    MatVec(const sl_backend& backend, int threads, DType dtype, int64_t K, int64_t M, int64_t N, double footprint_mb)
+    MatVec(const sl_backend& backend, int threads, DType dtype, int64_t K, int64_t M, int64_t N, double footprint_mb,
+           bool pack)
         : be(backend) {
         const sl_device_config config{sizeof(sl_device_config), threads};
         if (be.device_open(0, &config, &device) != SL_OK) die(be, "device_open");
         weight_bytes = row_bytes(dtype, K) * static_cast<size_t>(M);
         const size_t stride = (weight_bytes + 4095) / 4096 * 4096;
         copies = std::max(1, static_cast<int>(footprint_mb * 1e6 / static_cast<double>(weight_bytes) + 0.999));
-        const size_t b_bytes = sizeof(float) * static_cast<size_t>(K * N), o_bytes = sizeof(float) * static_cast<size_t>(M * N);
-        const size_t b_off = stride * static_cast<size_t>(copies), o_off = b_off + (b_bytes + 63) / 64 * 64;
-        uint64_t base = 0;
-        if (be.buffer_alloc(device, o_off + o_bytes, &buffer, &base) != SL_OK) die(be, "buffer_alloc");
+        // The weights live in host memory wrapped read-only, as a loaded model's do,
+        // so that the backend may keep a packed copy of them (weight_prepare).
+        host_weights.resize(stride * static_cast<size_t>(copies));
         // Random weights run at the speed of trained ones.
         std::vector<float> row(static_cast<size_t>(K));
         std::vector<unsigned char> qrow(row_bytes(dtype, K));
@@ -81,12 +86,18 @@ struct MatVec {
             for (float& v : row) v = next();
             quantize_row(dtype, row.data(), qrow.data(), K);
             for (int c = 0; c < copies; ++c)
-                if (be.buffer_write(buffer, c * stride + static_cast<uint64_t>(m) * qrow.size(), qrow.data(), qrow.size()) != SL_OK)
-                    die(be, "buffer_write");
+                std::memcpy(host_weights.data() + c * stride + static_cast<size_t>(m) * qrow.size(), qrow.data(), qrow.size());
         }
+        uint64_t weights_base = 0;
+        if (be.buffer_from_host(device, host_weights.data(), host_weights.size(), &weights, &weights_base) != SL_OK)
+            die(be, "buffer_from_host");
+        const size_t b_bytes = sizeof(float) * static_cast<size_t>(K * N), o_bytes = sizeof(float) * static_cast<size_t>(M * N);
+        const size_t o_off = (b_bytes + 63) / 64 * 64;
+        uint64_t base = 0;
+        if (be.buffer_alloc(device, o_off + o_bytes, &buffer, &base) != SL_OK) die(be, "buffer_alloc");
         std::vector<float> b(static_cast<size_t>(K * N));
         for (float& v : b) v = next();
-        if (be.buffer_write(buffer, b_off, b.data(), b_bytes) != SL_OK) die(be, "buffer_write");
+        if (be.buffer_write(buffer, 0, b.data(), b_bytes) != SL_OK) die(be, "buffer_write");
 
         auto tensor = [](DType t, int64_t ne0, int64_t ne1, uint64_t addr) {
             sl_tensor x{};
@@ -101,9 +112,11 @@ struct MatVec {
             x.addr = addr;
             return x;
         };
+        const bool can_prepare = be.struct_size > offsetof(sl_backend, weight_prepare) && be.weight_prepare;
         for (int c = 0; c < copies; ++c) {
-            tensors.push_back(tensor(dtype, K, M, base + c * stride));
-            tensors.push_back(tensor(DType::F32, K, N, base + b_off));
+            tensors.push_back(tensor(dtype, K, M, weights_base + c * stride));
+            if (pack && can_prepare && be.weight_prepare(device, &tensors.back()) != SL_OK) die(be, "weight_prepare");
+            tensors.push_back(tensor(DType::F32, K, N, base));
             sl_tensor out = tensor(DType::F32, M, N, base + o_off);
             out.op = SL_OP_MUL_MAT;
             out.src[0] = 0;
@@ -113,6 +126,7 @@ struct MatVec {
     }
     ~MatVec() {
         be.buffer_free(buffer);
+        be.buffer_free(weights);
         be.device_close(device);
     }
 
@@ -138,7 +152,7 @@ int main(int argc, char** argv) {
     int reps = 20;
     std::vector<int> threads{1, 2}, ns{1};
     double peak = 30.0, footprint = 1024.0;
-    bool reference = true;
+    bool reference = true, pack = true;
     std::string only;  // --dtypes q8_0,q4_0: only these (names as printed, any case)
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -148,9 +162,10 @@ int main(int argc, char** argv) {
         else if (a == "--peak-gbs" && i + 1 < argc) peak = std::atof(argv[++i]);
         else if (a == "--footprint-mb" && i + 1 < argc) footprint = std::atof(argv[++i]);
         else if (a == "--no-reference") reference = false;
+        else if (a == "--no-pack") pack = false;
         else if (a == "--dtypes" && i + 1 < argc) only = "," + lower(argv[++i]) + ",";
         else {
-            std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference] [--dtypes q8_0,q4_0]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--n 1] [--peak-gbs 30] [--footprint-mb 1024] [--no-reference] [--no-pack] [--dtypes q8_0,q4_0]\n", argv[0]);
             return 2;
         }
     }
@@ -167,12 +182,12 @@ int main(int argc, char** argv) {
             for (int n : ns)
                 for (int t : threads) {
                     const int64_t K = sh[0], M = sh[1];
-                    MatVec c(cpu_backend(), t, dt, K, M, n, footprint);
+                    MatVec c(cpu_backend(), t, dt, K, M, n, footprint, pack);
                     const double tc = c.median_seconds(reps);
                     const double gb = static_cast<double>(c.weight_bytes) / 1e9;
                     double tr = 0;
                     if (reference) {
-                        MatVec r(reference_backend(), t, dt, K, M, n, footprint);
+                        MatVec r(reference_backend(), t, dt, K, M, n, footprint, pack);
                         tr = r.median_seconds(std::max(1, reps / 5));
                     }
                     char shape[32];
