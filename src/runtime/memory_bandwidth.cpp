@@ -20,12 +20,19 @@ namespace {
 // docs/benchmarks.md (64-byte loads stream no faster there).
 typedef uint64_t u64x2 __attribute__((vector_size(16)));
 
+// Software prefetch 4 KB ahead, one per line: when other tenants load the memory, the
+// hardware prefetchers alone left this loop 20-25% slower than with it (and than decode).
+constexpr size_t kPrefetchBytes = 4096;
+
 template <class V>
-inline uint64_t xor_stream(const V* p, size_t n) {
+__attribute__((always_inline)) inline uint64_t xor_stream(const V* p, size_t n) {
     V acc[8] = {};
     size_t i = 0;
-    for (; i + 8 <= n; i += 8)
+    for (; i + 8 <= n; i += 8) {
+        const char* line = reinterpret_cast<const char*>(p + i) + kPrefetchBytes;
+        for (size_t l = 0; l < 8 * sizeof(V); l += 64) __builtin_prefetch(line + l, 0, 3);
         for (int k = 0; k < 8; ++k) acc[k] ^= p[i + k];
+    }
     for (; i < n; ++i) acc[0] ^= p[i];
     V s{};
     for (const V& a : acc) s ^= a;

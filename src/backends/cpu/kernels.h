@@ -146,6 +146,8 @@ struct Kernels {
     void (*gemm_packed_kquant[3])(const PackedKQuant& w, int64_t group, int nr, const BlockQ8K* cols,
                                   const int32_t* pair_sums, int64_t col_stride, int64_t ncols, float* out,
                                   int64_t ldo) = {};
+    // Optional: y[i] = x[i] / (1 + e^-x[i]) for i < n (SILU; the op's tolerance, not the scalar bits).
+    void (*silu)(const float* x, float* y, int64_t n) = nullptr;
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };

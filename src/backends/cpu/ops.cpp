@@ -24,17 +24,31 @@ inline RowIndex split_row(const sl_tensor& t, int64_t r) { return {r % t.ne[1], 
 
 inline float* out_row(const sl_tensor& out, int64_t r) { return reinterpret_cast<float*>(out.addr) + r * out.ne[0]; }
 
+// load_row's scratch, allocated only for a tensor whose rows need converting:
+// a decode step's elementwise ops read dense F32 rows and allocate nothing.
+class RowReader {
+public:
+    explicit RowReader(const sl_tensor& t) : t_(t) {
+        if (!f32_rows(t)) scratch_.resize(static_cast<size_t>(t.ne[0]));
+    }
+    const float* operator()(int64_t i1, int64_t i2, int64_t i3) { return load_row(t_, i1, i2, i3, scratch_.data()); }
+
+private:
+    const sl_tensor& t_;
+    std::vector<float> scratch_;
+};
+
 template <class Op>
 void run_binary(Context& ctx, const Node& n, Op op) {
     const sl_tensor& a = n.in(0);
     const sl_tensor& b = n.in(1);
     const int64_t ne0 = a.ne[0], bne0 = b.ne[0];
     ctx.pool.parallel_for(n_rows(a), min_rows(ne0), [&](int64_t first, int64_t last) {
-        std::vector<float> sa(static_cast<size_t>(ne0)), sb(static_cast<size_t>(bne0));
+        RowReader read_a(a), read_b(b);
         for (int64_t r = first; r < last; ++r) {
             const RowIndex i = split_row(a, r);
-            const float* ra = load_row(a, i.i1, i.i2, i.i3, sa.data());
-            const float* rb = load_row(b, i.i1 % b.ne[1], i.i2 % b.ne[2], i.i3 % b.ne[3], sb.data());
+            const float* ra = read_a(i.i1, i.i2, i.i3);
+            const float* rb = read_b(i.i1 % b.ne[1], i.i2 % b.ne[2], i.i3 % b.ne[3]);
             float* o = out_row(n.out, r);
             if (bne0 == ne0) {
                 for (int64_t k = 0; k < ne0; ++k) o[k] = op(ra[k], rb[k]);
@@ -45,18 +59,24 @@ void run_binary(Context& ctx, const Node& n, Op op) {
     });
 }
 
-template <class Op>
-void run_unary(Context& ctx, const Node& n, Op op) {
+// row_op(x, out, n) for every row.
+template <class RowOp>
+void for_each_row(Context& ctx, const Node& n, RowOp row_op) {
     const sl_tensor& x = n.in(0);
     const int64_t ne0 = x.ne[0];
     ctx.pool.parallel_for(n_rows(x), min_rows(ne0), [&](int64_t first, int64_t last) {
-        std::vector<float> s(static_cast<size_t>(ne0));
+        RowReader read(x);
         for (int64_t r = first; r < last; ++r) {
             const RowIndex i = split_row(x, r);
-            const float* rx = load_row(x, i.i1, i.i2, i.i3, s.data());
-            float* o = out_row(n.out, r);
-            for (int64_t k = 0; k < ne0; ++k) o[k] = op(rx[k]);
+            row_op(read(i.i1, i.i2, i.i3), out_row(n.out, r), ne0);
         }
+    });
+}
+
+template <class Op>
+void run_unary(Context& ctx, const Node& n, Op op) {
+    for_each_row(ctx, n, [&](const float* x, float* o, int64_t ne0) {
+        for (int64_t k = 0; k < ne0; ++k) o[k] = op(x[k]);
     });
 }
 
@@ -70,6 +90,11 @@ void axpy(float* __restrict y, const float* __restrict x, float a, int64_t n) {
 }
 
 }  // namespace
+
+bool f32_rows(const sl_tensor& t) {
+    return t.dtype == SL_DTYPE_F32 && dense_rows(t) && t.addr % alignof(float) == 0 && t.nb[1] % alignof(float) == 0 &&
+           t.nb[2] % alignof(float) == 0 && t.nb[3] % alignof(float) == 0;
+}
 
 const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, float* scratch) {
     const std::byte* p = row_ptr(t, i1, i2, i3);
@@ -94,6 +119,7 @@ void run_scale(Context& ctx, const Node& n) {
     run_unary(ctx, n, [s](float x) { return x * s; });
 }
 void run_silu(Context& ctx, const Node& n) {
+    if (const auto silu = ctx.kernels.silu) return for_each_row(ctx, n, silu);
     run_unary(ctx, n, [](float x) { return x / (1.0f + std::exp(-x)); });
 }
 
@@ -103,10 +129,10 @@ void run_rms_norm(Context& ctx, const Node& n) {
     const float eps = n.param_f32(0);
     const int64_t ne0 = x.ne[0];
     ctx.pool.parallel_for(n_rows(x), min_rows(ne0), [&](int64_t first, int64_t last) {
-        std::vector<float> s(static_cast<size_t>(ne0));
+        RowReader read(x);
         for (int64_t r = first; r < last; ++r) {
             const RowIndex i = split_row(x, r);
-            const float* rx = load_row(x, i.i1, i.i2, i.i3, s.data());
+            const float* rx = read(i.i1, i.i2, i.i3);
             double sum = 0.0;
             for (int64_t k = 0; k < ne0; ++k) sum += static_cast<double>(rx[k] * rx[k]);
             const float mean = static_cast<float>(sum / static_cast<double>(ne0));
@@ -351,10 +377,10 @@ void run_copy(Context& ctx, const Node& n) {
     const sl_tensor& out = n.out;
     const int64_t ne0 = x.ne[0];
     ctx.pool.parallel_for(n_rows(x), min_rows(ne0), [&](int64_t first, int64_t last) {
-        std::vector<float> s(static_cast<size_t>(ne0));
+        RowReader read(x);
         for (int64_t r = first; r < last; ++r) {
             const RowIndex i = split_row(x, r);
-            const float* rx = load_row(x, i.i1, i.i2, i.i3, s.data());
+            const float* rx = read(i.i1, i.i2, i.i3);
             std::byte* p = row_ptr_mut(out, i.i1, i.i2, i.i3);
             if (dense_rows(out)) {
                 quantize_row(dtype_of(out), rx, p, ne0);

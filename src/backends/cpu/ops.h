@@ -46,6 +46,8 @@ struct Context {
 // Row r (r = i1 + ne1 * (i2 + ne2 * i3)) of t as ne[0] floats: a pointer into t
 // itself when it is dense F32, else converted into `scratch`.
 const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, float* scratch);
+// Whether load_row returns every row of t in place (dense, aligned F32), needing no scratch.
+bool f32_rows(const sl_tensor& t);
 
 // Multiply-adds per thread below which a matmul stays on fewer threads.
 inline constexpr int64_t kMinMatMulWorkPerThread = int64_t{1} << 16;
