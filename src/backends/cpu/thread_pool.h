@@ -55,7 +55,7 @@ public:
     }
 
 private:
-    static constexpr int64_t kChunksPerThread = 4;
+    static constexpr int64_t kChunksPerThread = 2;
     using Thunk = void (*)(void*, int64_t);
     void dispatch(int64_t n_chunks, Thunk thunk, void* ctx);
     void worker();

