@@ -141,9 +141,11 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batc
 
         // SwiGLU feed-forward.
         h = g.mul(g.rms_norm(x, c.rms_eps), weight(L.ffn_norm));
-        TensorId gate = g.silu(g.mul_mat(weight(L.ffn_gate), h));
+        // Both projections of h before the silu: a backend may run adjacent products of one input
+        // together (the cpu backend does).
+        TensorId gate = g.mul_mat(weight(L.ffn_gate), h);
         TensorId up = g.mul_mat(weight(L.ffn_up), h);
-        x = g.add(x, g.mul_mat(weight(L.ffn_down), g.mul(gate, up)));
+        x = g.add(x, g.mul_mat(weight(L.ffn_down), g.mul(g.silu(gate), up)));
     }
 
     if (!last_stage) {  // the next stage, on another device, goes on from here

@@ -121,6 +121,49 @@ TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
     }
 }
 
+// Consecutive products of one B (a layer's Q, K and V) may run as one job: each
+// output keeps the bits it has alone, and a product written over an earlier
+// one's output must land after it. (The backend does not fuse such a product;
+// jobs this small run in order anyway, so the last check guards the semantics,
+// not the overlap test itself.)
+TEST_P(CpuPackedWeights, ProductsOfOneInputKeepTheirBitsAndTheirOrder) {
+    const sl_dtype dtype = GetParam();
+    const std::vector<std::byte> weights[3] = {quantized(dtype, 7), quantized(dtype, 11), quantized(dtype, 13)};
+    for (Isa isa : kIsas) {
+        if (!cpu::force_isa(isa)) continue;
+        for (int threads : {1, 2})
+            for (int64_t N : {1, 5}) {
+                const std::string what = cat(cpu::isa_name(isa), ", ", threads, " threads, N=", N);
+                if (k_quant(dtype) && cpu::kernels_for(isa).gemm_packed_kquant[0]) cpu::force_isa(Isa::Scalar);
+                std::vector<float> want[3];
+                for (int i = 0; i < 3; ++i) want[i] = multiply(threads, dtype, weights[i], 0, N);
+                cpu::force_isa(isa);
+                GraphHarness h(cpu_backend(), threads);
+                std::vector<std::unique_ptr<Wrapped>> wrapped;
+                int a[3];
+                for (int i = 0; i < 3; ++i) {
+                    wrapped.push_back(std::make_unique<Wrapped>(h, weights[i]));
+                    const sl_tensor t = matrix_at(dtype, wrapped.back()->base());
+                    ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+                    a[i] = h.leaf(dtype, {g_k, M, 1, 1}, std::vector<float>(static_cast<size_t>(g_k * M)));
+                    h[a[i]].addr = wrapped.back()->base();
+                }
+                const int b = h.leaf(SL_DTYPE_F32, {g_k, N, 1, 1}, random_floats(static_cast<size_t>(g_k * N), 9));
+                int out[3];
+                for (int i = 0; i < 3; ++i) out[i] = h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a[i], b});
+                // A fourth product, a[1] times b again, into out[0]'s bytes.
+                const int over = h.view(out[0], {M, N, 1, 1}, {4, 4 * M, 4 * M * N, 4 * M * N}, 0);
+                h[over].op = SL_OP_MUL_MAT;
+                h[over].src[0] = a[1];
+                h[over].src[1] = b;
+                ASSERT_EQ(h.run(), SL_OK) << h.error();
+                EXPECT_TRUE(bitwise_equal(h.values(out[0]), want[1])) << what << ": the later product did not land last";
+                EXPECT_TRUE(bitwise_equal(h.values(out[1]), want[1])) << what;
+                EXPECT_TRUE(bitwise_equal(h.values(out[2]), want[2])) << what;
+            }
+    }
+}
+
 // White-box: where the path has packed kernels, MUL_MAT reads the packed copy
 // (changing the wrapped bytes behind the backend's back, which the standard
 // forbids, shows it), and freeing the buffer forgets the copy.

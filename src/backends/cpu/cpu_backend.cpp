@@ -91,14 +91,17 @@ sl_status cpu_graph_compute(sl_device handle, const sl_graph* graph) {
         const std::vector<Node> nodes = host::check_graph(graph, Cpu::weight_types(), Cpu::buffers());
         Context ctx{*device.pool, *device.kernels, packed_weights(), device.scratch};
         NodeProfile& profile = device.profile;
-        for (const Node& node : nodes) {
-            if (!profile.enabled()) {
-                host::in_node(*graph, node.index, [&] { kRun[node.out.op](ctx, node); });
-                continue;
-            }
-            const auto t0 = std::chrono::steady_clock::now();
-            host::in_node(*graph, node.index, [&] { kRun[node.out.op](ctx, node); });
-            profile.add_node(node.out.op, std::chrono::steady_clock::now() - t0);
+        for (size_t i = 0; i < nodes.size();) {
+            const Node& node = nodes[i];
+            const auto t0 = profile.enabled() ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+            size_t ran = 0;
+            host::in_node(*graph, node.index, [&] {
+                // Products that share an input may run as one job (matmul_packed.cpp).
+                if (node.out.op == SL_OP_MUL_MAT) ran = run_mul_mats_packed(ctx, std::span(nodes).subspan(i));
+                if (ran == 0) kRun[node.out.op](ctx, node), ran = 1;
+            });
+            if (profile.enabled()) profile.add_nodes(node.out.op, ran, std::chrono::steady_clock::now() - t0);
+            i += ran;
         }
         if (profile.enabled()) profile.add_graph(std::chrono::steady_clock::now() - start);
     });

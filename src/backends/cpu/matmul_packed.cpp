@@ -3,13 +3,23 @@
 // kernels take their offsets from, and each call multiplies one group of
 // kMaxQuantRows rows with all N columns. As in matmul.cpp, every output comes
 // from the same kernel call whatever the thread or column count.
+//
+// Consecutive MUL_MATs that share B (a layer's Q, K and V projections; gate and
+// up) run as one job: B quantized once, and all their row groups spread over
+// the threads together, so a decode step waits at one barrier instead of three.
+// Every output is still the same kernel call on the same quantized column.
 #include <algorithm>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "backends/cpu/ops.h"
 
 namespace suanli::cpu {
 namespace {
+
+// A run of this many nodes at most is fused (Q, K, V: 3).
+constexpr size_t kMaxFused = 4;
 
 // Column `col` of B (number (i3 * B2 + i2) * N + c) as floats.
 const float* column(const sl_tensor& b, int64_t col, float* tmp) {
@@ -17,24 +27,29 @@ const float* column(const sl_tensor& b, int64_t col, float* tmp) {
     return load_row(b, col % N, (col / N) % B2, col / (N * B2), tmp);
 }
 
-}  // namespace
+bool is_k_quant(int32_t dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q6_K; }
 
-bool run_mul_mat_packed(Context& ctx, const Node& n) {
-    const sl_tensor& a = n.in(0);
-    const sl_tensor& b = n.in(1);
+bool same_tensor(const sl_tensor& x, const sl_tensor& y) {
+    return x.addr == y.addr && x.dtype == y.dtype && std::memcmp(x.ne, y.ne, sizeof x.ne) == 0 &&
+           std::memcmp(x.nb, y.nb, sizeof x.nb) == 0;
+}
+
+bool overlap(const sl_tensor& x, const sl_tensor& y) {
+    return x.addr < y.addr + host::extent_bytes(y) && y.addr < x.addr + host::extent_bytes(x);
+}
+
+// The columns of B as the packed kernels of `dtype` read them: int8 blocks
+// (BlockQ8A for Q8_0/Q4_0, BlockQ8K for K-quants) and the block sums.
+struct QuantizedColumns {
+    const BlockQ8A* q0 = nullptr;
+    const BlockQ8K* k = nullptr;
+    const int32_t* sums = nullptr;
+};
+
+QuantizedColumns quantize_columns(Context& ctx, const sl_tensor& b, int32_t dtype, int64_t K) {
     const Kernels& kern = ctx.kernels;
-    const bool kquant = a.dtype == SL_DTYPE_Q4_K || a.dtype == SL_DTYPE_Q6_K;
-    const auto gemm_q0 = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_packed_q8_0
-                         : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_packed_q4_0
-                                                    : nullptr;
-    const auto gemm_k = kquant ? kern.gemm_packed_kquant[a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : kWQ6_K] : nullptr;
-    if (!gemm_q0 && !gemm_k) return false;
-    const std::shared_ptr<const PackedMatrix> packed = ctx.packed.find(a);
-    if (!packed) return false;
-
-    const int64_t K = a.ne[0], M = a.ne[1], N = b.ne[1];
-    const int64_t mats = b.ne[2] * b.ne[3], n_cols = N * mats;  // one packed matrix, broadcast over i2, i3
-    const int64_t nblocks = K / (kquant ? 256 : 32);
+    const bool kquant = is_k_quant(dtype);
+    const int64_t n_cols = b.ne[1] * b.ne[2] * b.ne[3], nblocks = K / (kquant ? 256 : 32);
     const int64_t sums_per_block = kquant ? 8 : 1;
     const size_t block_bytes = kquant ? sizeof(BlockQ8K) : sizeof(BlockQ8A);
     std::byte* scratch = ctx.scratch_bytes((block_bytes + 4 * sums_per_block) * static_cast<size_t>(n_cols * nblocks));
@@ -45,9 +60,8 @@ bool run_mul_mat_packed(Context& ctx, const Node& n) {
     const auto pair = [](int32_t lo, int32_t hi) {
         return static_cast<int32_t>(uint32_t{static_cast<uint16_t>(lo)} | uint32_t{static_cast<uint16_t>(hi)} << 16);
     };
-
     ctx.pool.parallel_for(n_cols, std::max<int64_t>(1, kMinMatMulWorkPerThread / 4 / K), [&](int64_t first, int64_t last) {
-        std::vector<float> tmp(static_cast<size_t>(K));
+        std::vector<float> tmp(f32_rows(b) ? 0 : static_cast<size_t>(K));
         for (int64_t col = first; col < last; ++col) {
             const float* x = column(b, col, tmp.data());
             const int64_t first_block = col * nblocks;
@@ -59,29 +73,90 @@ bool run_mul_mat_packed(Context& ctx, const Node& n) {
             for (int64_t i = first_block; i < first_block + nblocks; ++i) {
                 const int16_t* bs = kcols[i].bsums;  // per 16 elements: Q6_K's sub-blocks
                 for (int p = 0; p < 8; ++p) {
-                    if (a.dtype == SL_DTYPE_Q6_K) sums[8 * i + p] = pair(bs[2 * p], bs[2 * p + 1]);
+                    if (dtype == SL_DTYPE_Q6_K) sums[8 * i + p] = pair(bs[2 * p], bs[2 * p + 1]);
                     else sums[8 * i + p] = p < 4 ? pair(bs[4 * p] + bs[4 * p + 1], bs[4 * p + 2] + bs[4 * p + 3]) : 0;
                 }
             }
         }
     });
+    if (kquant) return {nullptr, kcols, sums};
+    return {qcols, nullptr, sums};
+}
 
-    auto* out = reinterpret_cast<float*>(n.out.addr);
-    const int64_t groups = packed->groups();
+// One MUL_MAT of the run: its packed weights and output.
+struct PackedProduct {
+    std::shared_ptr<const PackedMatrix> packed;
+    const sl_tensor* out;
+};
+
+// How many nodes from nodes[0] (a MUL_MAT with packed weights, `first`) can run
+// with it: the same B, weights of the same type packed too, one matrix (no
+// broadcast), and outputs that overlap neither B nor each other, so that
+// running them together reads and writes what running them in order would.
+size_t fusable_run(const Context& ctx, std::span<const Node> nodes, PackedProduct (&run)[kMaxFused]) {
+    const Node& head = nodes[0];
+    const sl_tensor& b = head.in(1);
+    if (b.ne[2] * b.ne[3] != 1) return 1;
+    size_t count = 1;
+    for (size_t i = 1; i < nodes.size() && count < kMaxFused; ++i) {
+        const Node& n = nodes[i];
+        if (n.out.op != SL_OP_MUL_MAT || !same_tensor(n.in(1), b) || n.in(0).dtype != head.in(0).dtype) break;
+        std::shared_ptr<const PackedMatrix> packed = ctx.packed.find(n.in(0));
+        if (!packed || overlap(n.out, b)) break;
+        bool disjoint = true;
+        for (size_t j = 0; j < count; ++j) disjoint = disjoint && !overlap(n.out, *run[j].out);
+        if (!disjoint) break;
+        run[count++] = {std::move(packed), &n.out};
+    }
+    return count;
+}
+
+}  // namespace
+
+size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
+    const Node& head = nodes[0];
+    const sl_tensor& a = head.in(0);
+    const sl_tensor& b = head.in(1);
+    const Kernels& kern = ctx.kernels;
+    const bool kquant = is_k_quant(a.dtype);
+    const auto gemm_q0 = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_packed_q8_0
+                         : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_packed_q4_0
+                                                    : nullptr;
+    const auto gemm_k = kquant ? kern.gemm_packed_kquant[a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : kWQ6_K] : nullptr;
+    if (!gemm_q0 && !gemm_k) return 0;
+    PackedProduct run[kMaxFused];
+    run[0] = {ctx.packed.find(a), &head.out};
+    if (!run[0].packed) return 0;
+    const size_t count = fusable_run(ctx, nodes, run);
+
+    const int64_t K = a.ne[0], N = b.ne[1];
+    const int64_t mats = b.ne[2] * b.ne[3];  // one packed matrix, broadcast over i2, i3 (then count is 1)
+    const int64_t nblocks = K / (kquant ? 256 : 32);
+    const QuantizedColumns cols = quantize_columns(ctx, b, a.dtype, K);
+
+    // Unit u: group u % groups of matrix u / groups (broadcast), or the u-th group of the run.
+    int64_t total = 0, begin[kMaxFused + 1] = {};
+    for (size_t j = 0; j < count; ++j) begin[j + 1] = total += run[j].packed->groups() * mats;
     const int64_t min_groups = std::max<int64_t>(1, kMinMatMulWorkPerThread / std::max<int64_t>(K * N, 1) / kMaxQuantRows);
-    ctx.pool.parallel_for(groups * mats, min_groups, [&](int64_t first, int64_t last) {
+    ctx.pool.parallel_for(total, min_groups, [&](int64_t first, int64_t last) {
+        size_t j = 0;
         for (int64_t u = first; u < last; ++u) {
-            const int64_t g = u % groups, mat = u / groups, m = g * kMaxQuantRows;
+            while (u >= begin[j + 1]) ++j;
+            const PackedMatrix& packed = *run[j].packed;
+            const int64_t M = run[j].out->ne[0], groups = packed.groups();
+            const int64_t g = (u - begin[j]) % groups, mat = (u - begin[j]) / groups, m = g * kMaxQuantRows;
             const int nr = static_cast<int>(std::min<int64_t>(kMaxQuantRows, M - m));
-            float* o = out + mat * M * N + m;
+            float* o = reinterpret_cast<float*>(run[j].out->addr) + mat * M * N + m;
             const int64_t first_block = mat * N * nblocks;
             if (kquant)
-                gemm_k(packed->kquant(), g, nr, kcols + first_block, sums + 8 * first_block, nblocks, N, o, M);
+                gemm_k(packed.kquant(), g, nr, cols.k + first_block, cols.sums + 8 * first_block, nblocks, N, o, M);
             else
-                gemm_q0(packed->q0(), g, nr, qcols + first_block, sums + first_block, nblocks, N, o, M);
+                gemm_q0(packed.q0(), g, nr, cols.q0 + first_block, cols.sums + first_block, nblocks, N, o, M);
         }
     });
-    return true;
+    return count;
 }
+
+bool run_mul_mat_packed(Context& ctx, const Node& n) { return run_mul_mats_packed(ctx, std::span(&n, 1)) == 1; }
 
 }  // namespace suanli::cpu

@@ -25,9 +25,9 @@ NodeProfile::~NodeProfile() {
                                                     "rms_norm", "rope", "silu",    "attention", "copy"};
     for (int op = 0; op < SL_OP_COUNT; ++op)
         if (count_[op] > 0)
-            std::fprintf(stderr, "  %-10s %7.1f nodes, %8.1f us per graph (%4.1f%%), %7.2f us per node\n", kNames[op],
-                         static_cast<double>(count_[op]) / n, us(time_[op]) / n, 100.0 * us(time_[op]) / total,
-                         us(time_[op]) / static_cast<double>(count_[op]));
+            std::fprintf(stderr, "  %-10s %7.1f nodes in %7.1f runs, %8.1f us per graph (%4.1f%%), %7.2f us per run\n",
+                         kNames[op], static_cast<double>(count_[op]) / n, static_cast<double>(runs_[op]) / n,
+                         us(time_[op]) / n, 100.0 * us(time_[op]) / total, us(time_[op]) / static_cast<double>(runs_[op]));
 }
 
 }  // namespace suanli::cpu

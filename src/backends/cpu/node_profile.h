@@ -18,8 +18,10 @@ public:
     NodeProfile& operator=(const NodeProfile&) = delete;
 
     bool enabled() const { return enabled_; }
-    void add_node(int32_t op, std::chrono::steady_clock::duration t) {
-        ++count_[op];
+    // `nodes` nodes of `op` run as one (fused) in time t.
+    void add_nodes(int32_t op, size_t nodes, std::chrono::steady_clock::duration t) {
+        count_[op] += nodes;
+        ++runs_[op];
         time_[op] += t;
     }
     // A whole graph_compute call: its nodes plus the checks before them.
@@ -33,6 +35,7 @@ private:
     uint64_t graphs_ = 0;
     std::chrono::steady_clock::duration graph_time_{};
     uint64_t count_[SL_OP_COUNT] = {};
+    uint64_t runs_[SL_OP_COUNT] = {};
     std::chrono::steady_clock::duration time_[SL_OP_COUNT] = {};
 };
 

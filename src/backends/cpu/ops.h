@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "backends/cpu/kernels.h"
@@ -58,6 +59,10 @@ void run_get_rows(Context&, const Node&);
 void run_mul_mat(Context&, const Node&);
 // MUL_MAT with weights packed at load time; false (and nothing done) when `n`'s are not.
 bool run_mul_mat_packed(Context&, const Node& n);
+// nodes[0], a MUL_MAT, and the MUL_MATs right after it that share its B and have packed
+// weights of its type, as one job: returns how many nodes it ran (0 when nodes[0]'s
+// weights are not packed: nothing done).
+size_t run_mul_mats_packed(Context&, std::span<const Node> nodes);
 void run_add(Context&, const Node&);
 void run_mul(Context&, const Node&);
 void run_scale(Context&, const Node&);
