@@ -148,6 +148,9 @@ struct Kernels {
                                   int64_t ldo) = {};
     // Optional: y[i] = x[i] / (1 + e^-x[i]) for i < n (SILU; the op's tolerance, not the scalar bits).
     void (*silu)(const float* x, float* y, int64_t n) = nullptr;
+    // Optional, for attention_rows' transposed keys: dst[d * dst_stride + i] = rows[i * row_stride + d]
+    // for i < n (1..16) and d < D, and 0 for n <= i < 16 (a copy, so exact on every path).
+    void (*transpose16)(const float* rows, int64_t row_stride, int n, int64_t D, float* dst, int64_t dst_stride) = nullptr;
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };

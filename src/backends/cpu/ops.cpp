@@ -199,20 +199,28 @@ void run_attention_rows(Context& ctx, const Node& n) {
     float* vf = kt + kt_elems;
     // Blocks of 16 keys, so that each transposed row is written 16 floats (a cache line) at a time.
     const int64_t key_blocks = Sp / 16;
+    // F32 keys a whole number of floats apart (an index of 16 rows fits int32) go to the
+    // path's transpose16 as they are.
+    const bool k_strided = ctx.kernels.transpose16 && k.dtype == SL_DTYPE_F32 && k.nb[0] == 4 && k.addr % 4 == 0 &&
+                           k.nb[1] % 4 == 0 && k.nb[2] % 4 == 0 && k.nb[2] / 4 * 15 < (int64_t{1} << 31);
     ctx.pool.parallel_for(Hkv * key_blocks, std::max<int64_t>(1, min_rows(D) / 16), [&](int64_t first, int64_t last) {
-        std::vector<float> tmp(static_cast<size_t>(16 * D));
+        std::vector<float> tmp(k_strided ? 0 : static_cast<size_t>(16 * D));
         const float* rows[16];
         for (int64_t u = first; u < last; ++u) {
             const int64_t g = u / key_blocks, j0 = u % key_blocks * 16, nj = std::min<int64_t>(16, S - j0);
-            for (int64_t i = 0; i < nj; ++i) {
-                const int64_t j = j0 + i;
-                rows[i] = load_row(k, g, j, 0, tmp.data() + i * D);
-                if (!v_direct) {
+            if (!v_direct) {
+                for (int64_t j = j0; j < j0 + nj; ++j) {
                     float* dst = vf + (g * S + j) * D;
                     const float* p = load_row(v, g, j, 0, dst);
                     if (p != dst) std::memcpy(dst, p, sizeof(float) * static_cast<size_t>(D));
                 }
             }
+            if (k_strided) {
+                ctx.kernels.transpose16(reinterpret_cast<const float*>(row_ptr(k, g, j0, 0)), k.nb[2] / 4,
+                                        static_cast<int>(nj), D, kt + g * D * Sp + j0, Sp);
+                continue;
+            }
+            for (int64_t i = 0; i < nj; ++i) rows[i] = load_row(k, g, j0 + i, 0, tmp.data() + i * D);
             for (int64_t d = 0; d < D; ++d) {
                 float* line = kt + (g * D + d) * Sp + j0;
                 for (int64_t i = 0; i < nj; ++i) line[i] = rows[i][d];

@@ -824,6 +824,15 @@ void silu_avx512(const float* x, float* y, int64_t n) {
     }
 }
 
+// Sixteen key rows into 16-float lines, one gather per element index d.
+void transpose16_avx512(const float* rows, int64_t row_stride, int n, int64_t D, float* dst, int64_t dst_stride) {
+    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(static_cast<int32_t>(row_stride)));
+    const __mmask16 live = static_cast<__mmask16>((1u << n) - 1);
+    for (int64_t d = 0; d < D; ++d)
+        _mm512_storeu_ps(dst + d * dst_stride, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, index, rows + d, 4));
+}
+
 void attention_rows_avx512(const AttentionRows& a) {
     static_assert(kMaxAttentionHeads == 8);
     with_cols<8>(a.n, [&](auto h) { attention_rows_h<decltype(h)::value>(a); });
@@ -846,6 +855,7 @@ const Kernels kAvx512 = {
     quantize_act_k_avx512,
     {gemm_packed_kquant<false>, nullptr, gemm_packed_kquant<true>},
     silu_avx512,
+    transpose16_avx512,
 };
 
 }  // namespace
