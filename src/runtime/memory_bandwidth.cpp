@@ -20,17 +20,20 @@ namespace {
 // docs/benchmarks.md (64-byte loads stream no faster there).
 typedef uint64_t u64x2 __attribute__((vector_size(16)));
 
-// Software prefetch 4 KB ahead, one per line: when other tenants load the memory, the
-// hardware prefetchers alone left this loop 20-25% slower than with it (and than decode).
+// With or without software prefetch 4 KB ahead, one per line: while other tenants load
+// the memory, the hardware prefetchers alone left this loop 20-25% short; on a quiet
+// machine the prefetches cost it ~10%. measure() takes the best of both.
 constexpr size_t kPrefetchBytes = 4096;
 
-template <class V>
+template <bool Prefetch, class V>
 __attribute__((always_inline)) inline uint64_t xor_stream(const V* p, size_t n) {
     V acc[8] = {};
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const char* line = reinterpret_cast<const char*>(p + i) + kPrefetchBytes;
-        for (size_t l = 0; l < 8 * sizeof(V); l += 64) __builtin_prefetch(line + l, 0, 3);
+        if constexpr (Prefetch) {
+            const char* line = reinterpret_cast<const char*>(p + i) + kPrefetchBytes;
+            for (size_t l = 0; l < 8 * sizeof(V); l += 64) __builtin_prefetch(line + l, 0, 3);
+        }
         for (int k = 0; k < 8; ++k) acc[k] ^= p[i + k];
     }
     for (; i < n; ++i) acc[0] ^= p[i];
@@ -43,18 +46,20 @@ __attribute__((always_inline)) inline uint64_t xor_stream(const V* p, size_t n) 
 
 #if defined(__x86_64__)
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
+template <bool Prefetch>
 __attribute__((target("avx2"))) uint64_t read_range_avx2(const u64x2* p, size_t n) {
-    return xor_stream(reinterpret_cast<const u64x4*>(p), n / 2) ^ (n % 2 ? p[n - 1][0] ^ p[n - 1][1] : 0);
+    return xor_stream<Prefetch>(reinterpret_cast<const u64x4*>(p), n / 2) ^ (n % 2 ? p[n - 1][0] ^ p[n - 1][1] : 0);
 }
 #endif
 
 // XOR of n 16-byte vectors at p (32-byte aligned: read_range_avx2 loads 32 at a time).
+template <bool Prefetch>
 uint64_t read_range(const u64x2* p, size_t n) {
 #if defined(__x86_64__)
     static const bool avx2 = __builtin_cpu_supports("avx2");
-    if (avx2) return read_range_avx2(p, n);
+    if (avx2) return read_range_avx2<Prefetch>(p, n);
 #endif
-    return xor_stream(p, n);
+    return xor_stream<Prefetch>(p, n);
 }
 
 }  // namespace
@@ -72,7 +77,9 @@ double ReadBandwidthProbe::measure(int32_t repetitions) const {
     const auto* buffer = reinterpret_cast<const u64x2*>(memory_.get());
     std::vector<double> rates;
     volatile uint64_t sink = 0;
-    for (int32_t r = 0; r < std::max(repetitions, 1) + 1; ++r) {  // the first pass warms up
+    // The first pass warms up; then the two loops take turns, `repetitions` passes each.
+    for (int32_t r = 0; r < 2 * std::max(repetitions, 1) + 1; ++r) {
+        const bool prefetch = r % 2 == 1;
         std::vector<uint64_t> results(static_cast<size_t>(threads_));
         const auto start = std::chrono::steady_clock::now();
         std::vector<std::thread> pool;
@@ -80,7 +87,8 @@ double ReadBandwidthProbe::measure(int32_t repetitions) const {
             // Whole 64-byte lines per thread, so that every range stays 32-byte aligned.
             const size_t lines = n / 4, begin = lines * t / threads_ * 4,
                          end = t + 1 == threads_ ? n : lines * (t + 1) / threads_ * 4;
-            pool.emplace_back([&, t, begin, end] { results[t] = read_range(buffer + begin, end - begin); });
+            pool.emplace_back([&, t, begin, end] { results[t] = prefetch ? read_range<true>(buffer + begin, end - begin)
+                                                                  : read_range<false>(buffer + begin, end - begin); });
         }
         for (std::thread& th : pool) th.join();
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -15,8 +15,9 @@ class Device;
 class ReadBandwidthProbe {
 public:
     explicit ReadBandwidthProbe(int32_t threads, uint64_t bytes = uint64_t{512} << 20);
-    // Reads the buffer `repetitions` times (after one warm-up pass) and returns
-    // the best rate in GB/s (1e9 bytes per second).
+    // Reads the buffer `repetitions` times with software prefetch and as many
+    // without (after one warm-up pass) and returns the best rate in GB/s (1e9
+    // bytes per second).
     double measure(int32_t repetitions = 5) const;
 
 private:

@@ -38,6 +38,20 @@ private:
     std::vector<float> scratch_;
 };
 
+// o[k] = op(a[k], b[k]). The standard keeps a node's output apart from its operands, so
+// without overlap the loop is vectorized (restrict), kept as plain code otherwise.
+template <class Op>
+void apply(float* o, const float* a, const float* b, int64_t n, Op op) {
+    const auto disjoint = [n](const float* x, const float* y) { return x + n <= y || y + n <= x; };
+    if (disjoint(o, a) && disjoint(o, b)) {
+        const auto vectorized = [n, op](float* __restrict o, const float* __restrict a, const float* __restrict b) {
+            for (int64_t k = 0; k < n; ++k) o[k] = op(a[k], b[k]);
+        };
+        return vectorized(o, a, b);
+    }
+    for (int64_t k = 0; k < n; ++k) o[k] = op(a[k], b[k]);
+}
+
 template <class Op>
 void run_binary(Context& ctx, const Node& n, Op op) {
     const sl_tensor& a = n.in(0);
@@ -51,7 +65,7 @@ void run_binary(Context& ctx, const Node& n, Op op) {
             const float* rb = read_b(i.i1 % b.ne[1], i.i2 % b.ne[2], i.i3 % b.ne[3]);
             float* o = out_row(n.out, r);
             if (bne0 == ne0) {
-                for (int64_t k = 0; k < ne0; ++k) o[k] = op(ra[k], rb[k]);
+                apply(o, ra, rb, ne0, op);
             } else {
                 for (int64_t k = 0; k < ne0; ++k) o[k] = op(ra[k], rb[k % bne0]);
             }
