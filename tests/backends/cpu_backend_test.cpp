@@ -391,6 +391,25 @@ TEST(CpuQuantizeAct, EveryPathGivesThePortableBytes) {
     }
 }
 
+// A path's key transpose (attention) is an exact copy: rows a stride apart into
+// 16-float lines, zeros for absent rows, any D (whole tiles and a tail).
+TEST(CpuTranspose16, EveryPathCopiesEachElementToItsLine) {
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa) || !cpu::kernels_for(isa).transpose16) continue;
+        for (int64_t D : {64, 40, 7})
+            for (int n : {16, 5, 1}) {
+                const int64_t stride = D + 3, line = 20;
+                const std::vector<float> rows = random_floats(static_cast<size_t>(16 * stride), 5);
+                std::vector<float> got(static_cast<size_t>(D * line), -1.0f);
+                cpu::kernels_for(isa).transpose16(rows.data(), stride, n, D, got.data(), line);
+                for (int64_t d = 0; d < D; ++d)
+                    for (int i = 0; i < 16; ++i)
+                        ASSERT_EQ(got[static_cast<size_t>(d * line + i)], i < n ? rows[static_cast<size_t>(i * stride + d)] : 0.0f)
+                            << cpu::isa_name(isa) << " D=" << D << " n=" << n << " d=" << d << " i=" << i;
+            }
+    }
+}
+
 TEST(CpuThreadPool, EveryChunkRunsOnceOverManyJobs) {
     cpu::ThreadPool pool(3);
     std::vector<int> hits(1000);

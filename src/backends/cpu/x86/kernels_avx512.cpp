@@ -824,13 +824,42 @@ void silu_avx512(const float* x, float* y, int64_t n) {
     }
 }
 
-// Sixteen key rows into 16-float lines, one gather per element index d.
+// Sixteen key rows into 16-float lines: 16x16 tiles transposed in registers
+// (unpack pairs of rows, then pairs of pairs, then 128-bit lanes twice), a
+// masked load per row of a tile; absent rows are zeros.
 void transpose16_avx512(const float* rows, int64_t row_stride, int n, int64_t D, float* dst, int64_t dst_stride) {
-    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(static_cast<int32_t>(row_stride)));
-    const __mmask16 live = static_cast<__mmask16>((1u << n) - 1);
-    for (int64_t d = 0; d < D; ++d)
-        _mm512_storeu_ps(dst + d * dst_stride, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, index, rows + d, 4));
+    for (int64_t d0 = 0; d0 < D; d0 += 16) {
+        const int nd = static_cast<int>(std::min<int64_t>(16, D - d0));
+        const __mmask16 m = static_cast<__mmask16>((1u << nd) - 1);
+        __m512 r[16], t[16];
+        for (int i = 0; i < 16; ++i)
+            r[i] = i < n ? _mm512_maskz_loadu_ps(m, rows + i * row_stride + d0) : _mm512_setzero_ps();
+        // t[2k], t[2k + 1]: rows 2k and 2k + 1 interleaved by element.
+        for (int k = 0; k < 8; ++k) {
+            t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+            t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+        }
+        // r: rows 4k..4k+3 interleaved by element, in four registers per k.
+        for (int k = 0; k < 4; ++k) {
+            const __m512d a0 = _mm512_castps_pd(t[4 * k]), a1 = _mm512_castps_pd(t[4 * k + 1]);
+            const __m512d b0 = _mm512_castps_pd(t[4 * k + 2]), b1 = _mm512_castps_pd(t[4 * k + 3]);
+            r[4 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, b0));
+            r[4 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, b0));
+            r[4 * k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, b1));
+            r[4 * k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, b1));
+        }
+        // Lane l of r[4k + j] holds element 4l + j of rows 4k..4k+3; gather the lanes.
+        for (int j = 0; j < 4; ++j) {
+            const __m512 lo01 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), hi01 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+            const __m512 lo23 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44),
+                         hi23 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+            t[j] = _mm512_shuffle_f32x4(lo01, lo23, 0x88);       // element j
+            t[4 + j] = _mm512_shuffle_f32x4(lo01, lo23, 0xDD);   // element 4 + j
+            t[8 + j] = _mm512_shuffle_f32x4(hi01, hi23, 0x88);   // element 8 + j
+            t[12 + j] = _mm512_shuffle_f32x4(hi01, hi23, 0xDD);  // element 12 + j
+        }
+        for (int e = 0; e < nd; ++e) _mm512_storeu_ps(dst + (d0 + e) * dst_stride, t[e]);
+    }
 }
 
 void attention_rows_avx512(const AttentionRows& a) {
