@@ -1,4 +1,4 @@
-// weight_prepare on the cpu backend: Q8_0/Q4_0/Q4_K/Q6_K matrices in wrapped host
+// weight_prepare on the cpu backend: Q8_0/Q4_0/Q4_K/Q5_K/Q6_K matrices in wrapped host
 // memory are repacked once and multiplied from the packed copy, with the same
 // bits as the unprepared weights (K-quants: as the scalar path) for any column and
 // thread count; freeing the buffer drops the copy; tensors outside read-only
@@ -85,7 +85,7 @@ std::vector<float> multiply(int threads, sl_dtype dtype, const std::vector<std::
     return h.values(out);
 }
 
-bool k_quant(sl_dtype d) { return d == SL_DTYPE_Q4_K || d == SL_DTYPE_Q6_K; }
+bool k_quant(sl_dtype d) { return d == SL_DTYPE_Q4_K || d == SL_DTYPE_Q5_K || d == SL_DTYPE_Q6_K; }
 
 bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -214,7 +214,7 @@ TEST_P(CpuPackedWeights, PackingCanBeTurnedOff) {
     EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, w.base(), 3), multiply(2, dtype, second, 0, 3)));
 }
 
-INSTANTIATE_TEST_SUITE_P(PackedTypes, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K, SL_DTYPE_Q6_K),
+INSTANTIATE_TEST_SUITE_P(PackedTypes, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K, SL_DTYPE_Q5_K, SL_DTYPE_Q6_K),
                          [](const ::testing::TestParamInfo<sl_dtype>& i) {
                              return std::string(dtype_name(static_cast<DType>(i.param)));
                          });

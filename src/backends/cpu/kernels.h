@@ -58,9 +58,9 @@ struct PackedQ0 {
     int64_t quant_bytes;          // per group and block: 512 (Q8_0) or 256 (Q4_0)
 };
 
-// A Q4_K or Q6_K matrix repacked at load time, rows in groups of
+// A Q4_K, Q5_K or Q6_K matrix repacked at load time, rows in groups of
 // kMaxQuantRows as for PackedQ0, per group and super-block one run of
-// kPackedQ4KBytes or kPackedQ6KBytes (a multiple of 64). Vectors are 64
+// kPackedQ4KBytes, kPackedQ5KBytes or kPackedQ6KBytes (a multiple of 64). Vectors are 64
 // bytes, byte 4r + t of vector k holding byte 4k + t of row r's array.
 // Q4_K:
 // - 2048 bytes: the quants (qs) in 32 vectors; vector 8i + k's low nibbles
@@ -68,6 +68,10 @@ struct PackedQ0 {
 // - 128 bytes of scales, byte 16j + r: sub-block j's 6-bit scale in row r;
 // - 128 bytes of mins, byte 32i + 2r + h: sub-block 2i + h's 6-bit min in row r;
 // - the 16 rows' f16 d, then their 16 f16 dmin.
+// Q5_K: Q4_K's layout with, after the quants, 512 bytes: the fifth bits (qh)
+//   in 8 vectors, bit 2i of byte 4k + t of row r's qh (vector k) being the
+//   fifth bit of sub-block 2i's quant 4k + t, bit 2i + 1 sub-block 2i + 1's;
+//   then the scales, mins, d and dmin at 2560 instead of 2048.
 // Q6_K:
 // - 2048 bytes: the low four bits (ql) in 32 vectors, 1024 bytes: the high
 //   two bits (qh) in 16 vectors;
@@ -78,6 +82,7 @@ struct PackedKQuant {
     int64_t nblocks;            // super-blocks per row
 };
 inline constexpr int64_t kPackedQ4KBytes = 2048 + 128 + 128 + 64;
+inline constexpr int64_t kPackedQ5KBytes = kPackedQ4KBytes + 512;
 inline constexpr int64_t kPackedQ6KBytes = 2048 + 1024 + 256 + 64;
 
 // Query rows of ATTENTION that share a KV head and a mask row, for an optional
@@ -141,8 +146,8 @@ struct Kernels {
     void (*quantize_act_k)(const float* x, BlockQ8K* y, int64_t nblocks) = nullptr;
     // Optional: Q4_K and Q6_K from a PackedKQuant matrix, group `group`, with the scalar path's
     // bits. pair_sums[(c * col_stride + b) * 8 + i] holds the quant sums of sub-blocks 2i and
-    // 2i + 1 of column c's super-block b as two int16 (2i in the low half); Q4_K's sub-blocks
-    // are 32 elements (i < 4), Q6_K's 16 (i < 8). Indexed by KQuantWeight (Q5_K: null).
+    // 2i + 1 of column c's super-block b as two int16 (2i in the low half); Q4_K's and Q5_K's
+    // sub-blocks are 32 elements (i < 4), Q6_K's 16 (i < 8). Indexed by KQuantWeight.
     void (*gemm_packed_kquant[3])(const PackedKQuant& w, int64_t group, int nr, const BlockQ8K* cols,
                                   const int32_t* pair_sums, int64_t col_stride, int64_t ncols, float* out,
                                   int64_t ldo) = {};

@@ -27,7 +27,7 @@ const float* column(const sl_tensor& b, int64_t col, float* tmp) {
     return load_row(b, col % N, (col / N) % B2, col / (N * B2), tmp);
 }
 
-bool is_k_quant(int32_t dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q6_K; }
+bool is_k_quant(int32_t dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q5_K || dtype == SL_DTYPE_Q6_K; }
 
 bool same_tensor(const sl_tensor& x, const sl_tensor& y) {
     return x.addr == y.addr && x.dtype == y.dtype && std::memcmp(x.ne, y.ne, sizeof x.ne) == 0 &&
@@ -71,7 +71,7 @@ QuantizedColumns quantize_columns(Context& ctx, const sl_tensor& b, int32_t dtyp
             }
             quantize_act_k(kern, x, kcols + first_block, nblocks);
             for (int64_t i = first_block; i < first_block + nblocks; ++i) {
-                const int16_t* bs = kcols[i].bsums;  // per 16 elements: Q6_K's sub-blocks
+                const int16_t* bs = kcols[i].bsums;  // per 16 elements: Q6_K's sub-blocks; Q4_K/Q5_K's are 32
                 for (int p = 0; p < 8; ++p) {
                     if (dtype == SL_DTYPE_Q6_K) sums[8 * i + p] = pair(bs[2 * p], bs[2 * p + 1]);
                     else sums[8 * i + p] = p < 4 ? pair(bs[4 * p] + bs[4 * p + 1], bs[4 * p + 2] + bs[4 * p + 3]) : 0;
@@ -122,7 +122,8 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
     const auto gemm_q0 = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_packed_q8_0
                          : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_packed_q4_0
                                                     : nullptr;
-    const auto gemm_k = kquant ? kern.gemm_packed_kquant[a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : kWQ6_K] : nullptr;
+    const int kw = a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : a.dtype == SL_DTYPE_Q5_K ? kWQ5_K : kWQ6_K;
+    const auto gemm_k = kquant ? kern.gemm_packed_kquant[kw] : nullptr;
     if (!gemm_q0 && !gemm_k) return 0;
     PackedProduct run[kMaxFused];
     run[0] = {ctx.packed.find(a), &head.out};

@@ -13,11 +13,13 @@
 namespace suanli::cpu {
 namespace {
 
-bool is_k_quant(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q6_K; }
+bool is_k_quant(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q5_K || dtype == SL_DTYPE_Q6_K; }
 const DTypeTraits& traits_of(sl_dtype dtype) { return traits(static_cast<DType>(dtype)); }
 size_t block_bytes(sl_dtype dtype) { return traits_of(dtype).block_bytes; }
 int64_t block_elements(sl_dtype dtype) { return traits_of(dtype).block_elements; }
-int64_t packed_bytes(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K ? kPackedQ4KBytes : kPackedQ6KBytes; }
+int64_t packed_bytes(sl_dtype dtype) {
+    return dtype == SL_DTYPE_Q4_K ? kPackedQ4KBytes : dtype == SL_DTYPE_Q5_K ? kPackedQ5KBytes : kPackedQ6KBytes;
+}
 
 // Bytes 4r..4r+3 of vector k = bytes 4k..4k+3 of row r's `n`-byte array `src`, each
 // XORed with `flip` (zeros for a padding row, src null).
@@ -48,7 +50,7 @@ PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row
     // Every group is written by one task, its pages faulted in by the thread that writes them.
     pool.parallel_for(groups(), 1, [&](int64_t first, int64_t last) {
         for (int64_t g = first; g < last; ++g) {
-            if (dtype == SL_DTYPE_Q4_K) pack_q4_k_group(g, rows);
+            if (dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q5_K) pack_q4_k_group(g, rows);
             else if (dtype == SL_DTYPE_Q6_K) pack_q6_k_group(g, rows);
             else pack_q0_group(g, rows);
         }
@@ -81,15 +83,20 @@ void PackedMatrix::pack_q0_group(int64_t g, const unsigned char* rows) {
         }
 }
 
+// Q4_K, and Q5_K (the same with its fifth bits after the quants).
 void PackedMatrix::pack_q4_k_group(int64_t g, const unsigned char* rows) {
     const int64_t nblocks = kquant_.nblocks;
+    const bool q5 = dtype_ == SL_DTYPE_Q5_K;
+    const int64_t tail = q5 ? 2048 + 512 : 2048;  // where the scales start
     for (int64_t b = 0; b < nblocks; ++b) {
-        auto* p = const_cast<unsigned char*>(kquant_.data) + (g * nblocks + b) * kPackedQ4KBytes;
-        unsigned char *scales = p + 2048, *mins = p + 2048 + 128;
-        auto* d = reinterpret_cast<uint16_t*>(p + 2048 + 256);
+        auto* p = const_cast<unsigned char*>(kquant_.data) + (g * nblocks + b) * packed_bytes(dtype_);
+        unsigned char *scales = p + tail, *mins = p + tail + 128;
+        auto* d = reinterpret_cast<uint16_t*>(p + tail + 256);
         for (int64_t r = 0; r < kMaxQuantRows; ++r) {
-            const unsigned char* block = block_at(rows, g, r, b);  // d, dmin, scales[12], qs[128]
-            transpose_rows(block ? block + 16 : nullptr, 128, r, p);
+            // d, dmin, scales[12], then Q4_K: qs[128]; Q5_K: qh[32], qs[128].
+            const unsigned char* block = block_at(rows, g, r, b);
+            transpose_rows(block ? block + (q5 ? 48 : 16) : nullptr, 128, r, p);
+            if (q5) transpose_rows(block ? block + 16 : nullptr, 32, r, p + 2048);
             for (int j = 0; j < 8; ++j) {
                 uint8_t sc = 0, mn = 0;
                 if (block) scale_min_k4(j, block + 4, &sc, &mn);
@@ -130,6 +137,7 @@ bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& 
     const bool have_kernel = dtype == SL_DTYPE_Q4_0   ? kernels.gemm_packed_q4_0 != nullptr
                              : dtype == SL_DTYPE_Q8_0 ? kernels.gemm_packed_q8_0 != nullptr
                              : dtype == SL_DTYPE_Q4_K ? kernels.gemm_packed_kquant[kWQ4_K] != nullptr
+                             : dtype == SL_DTYPE_Q5_K ? kernels.gemm_packed_kquant[kWQ5_K] != nullptr
                              : dtype == SL_DTYPE_Q6_K ? kernels.gemm_packed_kquant[kWQ6_K] != nullptr
                                                       : false;
     if (!have_kernel || t.ne[0] % block_elements(dtype) != 0 || t.ne[2] != 1 || t.ne[3] != 1) return false;

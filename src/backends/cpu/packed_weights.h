@@ -21,11 +21,11 @@ class ThreadPool;
 
 class PackedMatrix {
 public:
-    // Repacks the Q8_0, Q4_0, Q4_K or Q6_K matrix of M rows of K elements at `rows`
+    // Repacks the Q8_0, Q4_0, Q4_K, Q5_K or Q6_K matrix of M rows of K elements at `rows`
     // (rows row_bytes apart), a group of rows per task on `pool`.
     PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M, ThreadPool& pool);
 
-    // The layouts: q0() for Q8_0 and Q4_0, kquant() for Q4_K and Q6_K.
+    // The layouts: q0() for Q8_0 and Q4_0, kquant() for the K-quants.
     const PackedQ0& q0() const { return q0_; }
     const PackedKQuant& kquant() const { return kquant_; }
     // Whether `a` is exactly the matrix this was packed from.

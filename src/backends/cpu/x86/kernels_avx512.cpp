@@ -414,17 +414,21 @@ void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* co
 // per super-block, and four vpdpwssd of the mins with the column's sub-block
 // sums give the offset. The float steps are the scalar path's, lane by lane:
 // acc + ((d * da) * sum - (dmin * da) * off), so the bits are the scalar path's.
+// Q5_K (Q5) is the same with each quant's fifth bit added (16 where the qh
+// plane has it): both nibbles are shifted into place, and nothing is divided.
 constexpr int kColTileK4 = 4;  // 16 weight + 4 int + 4 float accumulator zmm
 
-template <int NC>
+template <int NC, bool Q5>
 inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, const BlockQ8K* cols,
                                    const int32_t* pair_sums, int64_t col_stride, int nr, float* out, int64_t ldo) {
+    constexpr int64_t kBytes = Q5 ? kPackedQ5KBytes : kPackedQ4KBytes;
+    constexpr int kTail = Q5 ? 2048 + 512 : 2048;  // where the scales start
     __m512 acc[NC];
     #pragma GCC unroll 4
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
-    const __m512i low = _mm512_set1_epi8(0x0f);
-    for (int64_t b = 0; b < nblocks; ++b, p += kPackedQ4KBytes) {
-        prefetch_ahead<kPackedQ4KBytes>(p);
+    const __m512i low = _mm512_set1_epi8(0x0f), sixteen = _mm512_set1_epi8(16);
+    for (int64_t b = 0; b < nblocks; ++b, p += kBytes) {
+        prefetch_ahead<kBytes>(p);
         __m512i sum[NC];
         #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) sum[c] = _mm512_setzero_si512();
@@ -435,11 +439,20 @@ inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, cons
             for (int k = 0; k < 8; ++k) {
                 const __m512i v = _mm512_load_si512(p + 64 * (8 * i + k));
                 w[k] = _mm512_and_si512(v, low);
-                w[k + 8] = _mm512_andnot_si512(low, v);
+                if constexpr (Q5) {
+                    const __m512i h = _mm512_load_si512(p + 2048 + 64 * k);
+                    w[k + 8] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+                    w[k] = _mm512_mask_add_epi8(w[k], _mm512_test_epi8_mask(h, _mm512_set1_epi8(char(1 << (2 * i)))),
+                                                w[k], sixteen);
+                    w[k + 8] = _mm512_mask_add_epi8(
+                        w[k + 8], _mm512_test_epi8_mask(h, _mm512_set1_epi8(char(2 << (2 * i)))), w[k + 8], sixteen);
+                } else {
+                    w[k + 8] = _mm512_andnot_si512(low, v);
+                }
             }
-            const __m512i s0 = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 2048 + 32 * i)));
+            const __m512i s0 = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + kTail + 32 * i)));
             const __m512i s1 =
-                _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 2048 + 32 * i + 16)));
+                _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + kTail + 32 * i + 16)));
             #pragma GCC unroll 4
             for (int c = 0; c < NC; ++c) {
                 const int8_t* a = cols[c * col_stride + b].qs + 64 * i;
@@ -455,15 +468,15 @@ inline void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, cons
                 }
                 const __m512i dlo = _mm512_add_epi32(lo[0], lo[1]), dhi = _mm512_add_epi32(hi[0], hi[1]);
                 sum[c] = _mm512_add_epi32(sum[c], _mm512_add_epi32(_mm512_mullo_epi32(s0, dlo),
-                                                                   _mm512_mullo_epi32(s1, _mm512_srai_epi32(dhi, 4))));
+                                                                   _mm512_mullo_epi32(s1, Q5 ? dhi : _mm512_srai_epi32(dhi, 4))));
             }
         }
         __m512i mins[4];
         #pragma GCC unroll 4
         for (int i = 0; i < 4; ++i)
-            mins[i] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2048 + 128 + 32 * i)));
-        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2048 + 256)));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2048 + 256 + 32)));
+            mins[i] = _mm512_cvtepu8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + kTail + 128 + 32 * i)));
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + kTail + 256)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p + kTail + 256 + 32)));
         #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) {
             const int32_t* ps = pair_sums + (c * col_stride + b) * 8;
@@ -567,17 +580,19 @@ inline void packed_q6_k_times_cols(const unsigned char* p, int64_t nblocks, cons
     store_rows(acc, nr, out, ldo);
 }
 
-template <bool Q6>
+template <int Type>  // KQuantWeight
 void gemm_packed_kquant(const PackedKQuant& w, int64_t group, int nr, const BlockQ8K* cols, const int32_t* pair_sums,
                         int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
-    const unsigned char* p = w.data + group * w.nblocks * (Q6 ? kPackedQ6KBytes : kPackedQ4KBytes);
+    constexpr bool Q6 = Type == kWQ6_K, Q5 = Type == kWQ5_K;
+    const unsigned char* p =
+        w.data + group * w.nblocks * (Q6 ? kPackedQ6KBytes : Q5 ? kPackedQ5KBytes : kPackedQ4KBytes);
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTileK4) {
         const BlockQ8K* cc = cols + c0 * col_stride;
         const int32_t* ps = pair_sums + c0 * col_stride * 8;
         with_cols<kColTileK4>(static_cast<int>(std::min<int64_t>(kColTileK4, ncols - c0)), [&](auto nc) {
             constexpr int n = decltype(nc)::value;
             if constexpr (Q6) packed_q6_k_times_cols<n>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
-            else packed_q4_k_times_cols<n>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
+            else packed_q4_k_times_cols<n, Q5>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
         });
     }
 }
@@ -882,7 +897,7 @@ const Kernels kAvx512 = {
     attention_rows_avx512,
     quantize_act_avx512,
     quantize_act_k_avx512,
-    {gemm_packed_kquant<false>, nullptr, gemm_packed_kquant<true>},
+    {gemm_packed_kquant<kWQ4_K>, gemm_packed_kquant<kWQ5_K>, gemm_packed_kquant<kWQ6_K>},
     silu_avx512,
     transpose16_avx512,
 };
