@@ -113,7 +113,7 @@ sl_status cpu_weight_prepare(sl_device handle, const sl_tensor* tensor) {
         if (!tensor) invalid("tensor is NULL");
         const sl_tensor& t = *tensor;
         // The types with packed kernels.
-        const bool k_quant = t.dtype == SL_DTYPE_Q4_K || t.dtype == SL_DTYPE_Q5_K || t.dtype == SL_DTYPE_Q6_K;
+        const bool k_quant = kquant_weight(t.dtype) >= 0;
         if (t.dtype != SL_DTYPE_Q8_0 && t.dtype != SL_DTYPE_Q4_0 && !k_quant) return;
         constexpr int64_t kMaxDim = int64_t{1} << 31;
         if (t.ne[0] <= 0 || t.ne[0] % (k_quant ? 256 : 32) != 0 || t.ne[0] > kMaxDim || t.ne[1] <= 0 || t.ne[1] > kMaxDim ||

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "backends/cpu/cpu_features.h"
+#include "suanli/backend.h"
 
 namespace suanli::cpu {
 
@@ -160,6 +161,10 @@ struct Kernels {
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };
 enum KQuantWeight { kWQ4_K = 0, kWQ5_K = 1, kWQ6_K = 2 };
+// The KQuantWeight of an sl_dtype, or -1 when it is not a K-quant.
+inline int kquant_weight(int32_t dtype) {
+    return dtype == SL_DTYPE_Q4_K ? kWQ4_K : dtype == SL_DTYPE_Q5_K ? kWQ5_K : dtype == SL_DTYPE_Q6_K ? kWQ6_K : -1;
+}
 
 // Quantizes K = 32 * nblocks floats: d = max|x| / 127, q = lrint(x / d) (portable
 // code; a path's vector version must give the same bytes, so that all paths

@@ -13,7 +13,7 @@
 // rows once and sweep the columns over them; one with a float gemm kernel gets
 // tiles of kMaxFloatRows rows by kMaxFloatCols columns. Weights the engine declared
 // constant (weight_prepare) were repacked at load time and take the kernels
-// of matmul_packed.cpp instead.
+// of matmul_packed.cpp instead (graph_compute tries those first).
 // Every output element is computed by the same kernel call whichever thread
 // runs it, and a kernel treats each of its columns alike, whatever their
 // number, so the result depends neither on the thread count nor on how many
@@ -36,11 +36,11 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const int64_t r2 = B2 / a.ne[2], r3 = B3 / a.ne[3];
     const int64_t n_cols = N * B2 * B3;  // column (c, i2, i3) is number (i3 * B2 + i2) * N + c
     const bool q8a = a.dtype == SL_DTYPE_Q8_0 || a.dtype == SL_DTYPE_Q4_0;
-    const bool q8k = a.dtype == SL_DTYPE_Q4_K || a.dtype == SL_DTYPE_Q5_K || a.dtype == SL_DTYPE_Q6_K;
+    const int kw = kquant_weight(a.dtype);
+    const bool q8k = kw >= 0;
     const bool quantized = q8a || q8k;
     const Kernels& kern = ctx.kernels;
     const int64_t min_cols = std::max<int64_t>(1, kMinMatMulWorkPerThread / 4 / K);
-    if (run_mul_mat_packed(ctx, n)) return;
 
     // The columns of B in the form the kernels read.
     const int64_t nblocks = K / (q8k ? 256 : 32);
@@ -80,7 +80,6 @@ void run_mul_mat(Context& ctx, const Node& n) {
     };
 
     const int fw = a.dtype == SL_DTYPE_F16 ? kWF16 : a.dtype == SL_DTYPE_BF16 ? kWBF16 : kWF32;
-    const int kw = a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : a.dtype == SL_DTYPE_Q5_K ? kWQ5_K : kWQ6_K;
     auto* out = reinterpret_cast<float*>(n.out.addr);
     const int64_t total_rows = M * B2 * B3;  // output row r is (m, i2, i3), r = (i3 * B2 + i2) * M + m
     const int64_t min_rows = std::max<int64_t>(1, kMinMatMulWorkPerThread / std::max<int64_t>(K * N, 1));

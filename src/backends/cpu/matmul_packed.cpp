@@ -27,8 +27,6 @@ const float* column(const sl_tensor& b, int64_t col, float* tmp) {
     return load_row(b, col % N, (col / N) % B2, col / (N * B2), tmp);
 }
 
-bool is_k_quant(int32_t dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q5_K || dtype == SL_DTYPE_Q6_K; }
-
 bool same_tensor(const sl_tensor& x, const sl_tensor& y) {
     return x.addr == y.addr && x.dtype == y.dtype && std::memcmp(x.ne, y.ne, sizeof x.ne) == 0 &&
            std::memcmp(x.nb, y.nb, sizeof x.nb) == 0;
@@ -48,7 +46,7 @@ struct QuantizedColumns {
 
 QuantizedColumns quantize_columns(Context& ctx, const sl_tensor& b, int32_t dtype, int64_t K) {
     const Kernels& kern = ctx.kernels;
-    const bool kquant = is_k_quant(dtype);
+    const bool kquant = kquant_weight(dtype) >= 0;
     const int64_t n_cols = b.ne[1] * b.ne[2] * b.ne[3], nblocks = K / (kquant ? 256 : 32);
     const int64_t sums_per_block = kquant ? 8 : 1;
     const size_t block_bytes = kquant ? sizeof(BlockQ8K) : sizeof(BlockQ8A);
@@ -89,7 +87,7 @@ struct PackedProduct {
     const sl_tensor* out;
 };
 
-// How many nodes from nodes[0] (a MUL_MAT with packed weights, `first`) can run
+// How many nodes from nodes[0] (a MUL_MAT with packed weights, run[0]) can run
 // with it: the same B, weights of the same type packed too, one matrix (no
 // broadcast), and outputs that overlap neither B nor each other, so that
 // running them together reads and writes what running them in order would.
@@ -118,11 +116,11 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
     const sl_tensor& a = head.in(0);
     const sl_tensor& b = head.in(1);
     const Kernels& kern = ctx.kernels;
-    const bool kquant = is_k_quant(a.dtype);
+    const int kw = kquant_weight(a.dtype);
+    const bool kquant = kw >= 0;
     const auto gemm_q0 = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_packed_q8_0
                          : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_packed_q4_0
                                                     : nullptr;
-    const int kw = a.dtype == SL_DTYPE_Q4_K ? kWQ4_K : a.dtype == SL_DTYPE_Q5_K ? kWQ5_K : kWQ6_K;
     const auto gemm_k = kquant ? kern.gemm_packed_kquant[kw] : nullptr;
     if (!gemm_q0 && !gemm_k) return 0;
     PackedProduct run[kMaxFused];
@@ -157,7 +155,5 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
     });
     return count;
 }
-
-bool run_mul_mat_packed(Context& ctx, const Node& n) { return run_mul_mats_packed(ctx, std::span(&n, 1)) == 1; }
 
 }  // namespace suanli::cpu

@@ -56,9 +56,8 @@ inline constexpr int64_t kMinMatMulWorkPerThread = int64_t{1} << 16;
 // ---- the ops ----
 
 void run_get_rows(Context&, const Node&);
+// MUL_MAT without packed weights (graph_compute tries run_mul_mats_packed first).
 void run_mul_mat(Context&, const Node&);
-// MUL_MAT with weights packed at load time; false (and nothing done) when `n`'s are not.
-bool run_mul_mat_packed(Context&, const Node& n);
 // nodes[0], a MUL_MAT, and the MUL_MATs right after it that share its B and have packed
 // weights of its type, as one job: returns how many nodes it ran (0 when nodes[0]'s
 // weights are not packed: nothing done).

@@ -1,8 +1,6 @@
 #include "backends/cpu/packed_weights.h"
 
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <iterator>
 
 #include "backends/cpu/thread_pool.h"
@@ -13,7 +11,7 @@
 namespace suanli::cpu {
 namespace {
 
-bool is_k_quant(sl_dtype dtype) { return dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q5_K || dtype == SL_DTYPE_Q6_K; }
+bool is_k_quant(sl_dtype dtype) { return kquant_weight(dtype) >= 0; }
 const DTypeTraits& traits_of(sl_dtype dtype) { return traits(static_cast<DType>(dtype)); }
 size_t block_bytes(sl_dtype dtype) { return traits_of(dtype).block_bytes; }
 int64_t block_elements(sl_dtype dtype) { return traits_of(dtype).block_elements; }
@@ -136,9 +134,7 @@ bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& 
     const auto dtype = static_cast<sl_dtype>(t.dtype);
     const bool have_kernel = dtype == SL_DTYPE_Q4_0   ? kernels.gemm_packed_q4_0 != nullptr
                              : dtype == SL_DTYPE_Q8_0 ? kernels.gemm_packed_q8_0 != nullptr
-                             : dtype == SL_DTYPE_Q4_K ? kernels.gemm_packed_kquant[kWQ4_K] != nullptr
-                             : dtype == SL_DTYPE_Q5_K ? kernels.gemm_packed_kquant[kWQ5_K] != nullptr
-                             : dtype == SL_DTYPE_Q6_K ? kernels.gemm_packed_kquant[kWQ6_K] != nullptr
+                             : is_k_quant(dtype)      ? kernels.gemm_packed_kquant[kquant_weight(dtype)] != nullptr
                                                       : false;
     if (!have_kernel || t.ne[0] % block_elements(dtype) != 0 || t.ne[2] != 1 || t.ne[3] != 1) return false;
     const size_t row_bytes = static_cast<size_t>(t.ne[0] / block_elements(dtype)) * block_bytes(dtype);
