@@ -1,5 +1,4 @@
 // suanli bench: prompt and generation speed, with achieved memory bandwidth.
-#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -70,12 +69,6 @@ Bandwidth bandwidth_probe(Device& device, int32_t threads) {
     return {cat("memory read bandwidth (", threads, " threads)"), [probe] { return probe->measure(5); }};
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t m = v.size() / 2;
-    return v.empty() ? 0 : v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 }  // namespace
 
 int cmd_bench(std::span<const std::string_view> args) {
@@ -141,7 +134,7 @@ int cmd_bench(std::span<const std::string_view> args) {
                         json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
                         static_cast<long long>(parameters), devices.backend_device().backend().name, threads, r.test.name.c_str(),
                         static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen), reps, r.mean,
-                        r.stddev, r.gb_per_s, median(r.bandwidth_gb_per_s), r.bandwidth_share);
+                        r.stddev, r.gb_per_s, r.bandwidth_median_gb_per_s, r.bandwidth_share);
             for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);
             std::printf("], \"samples_bandwidth_gb_per_s\": [");
             for (size_t j = 0; j < r.bandwidth_gb_per_s.size(); ++j)

@@ -33,6 +33,12 @@ double time_once(const Model& model, const BenchTest& test, std::mt19937& rng) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t m = v.size() / 2;
+    return v.empty() ? 0 : v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 }  // namespace
 
 uint64_t weight_bytes_per_token(const Model& model) {
@@ -53,13 +59,11 @@ BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetit
     r.test = test;
     time_once(model, {test.name, std::min<int64_t>(test.n_prompt, 8), std::min<int64_t>(test.n_gen, 2)}, rng);
     const double tokens = static_cast<double>(test.n_prompt + test.n_gen);
-    double seconds_sum = 0;
     std::vector<double> seconds;
     for (int32_t i = 0; i < repetitions; ++i) {
         if (bandwidth_probe) r.bandwidth_gb_per_s.push_back(bandwidth_probe());
         const double s = time_once(model, test, rng);
         seconds.push_back(s);
-        seconds_sum += s;
         r.tokens_per_s.push_back(tokens / s);
     }
     for (double v : r.tokens_per_s) r.mean += v / static_cast<double>(repetitions);
@@ -73,13 +77,14 @@ BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetit
     const double weights = static_cast<double>(weight_bytes_per_token(model));
     double bytes = test.n_prompt > 0 ? weights : 0;
     for (int64_t i = 0; i < test.n_gen; ++i) bytes += weights + kv_per_position * static_cast<double>(test.n_prompt + i + 1);
+    double seconds_sum = 0;
+    for (double s : seconds) seconds_sum += s;
     r.gb_per_s = bytes * repetitions / seconds_sum / 1e9;
     if (!r.bandwidth_gb_per_s.empty()) {
         std::vector<double> shares;
         for (size_t i = 0; i < seconds.size(); ++i) shares.push_back(bytes / seconds[i] / 1e9 / r.bandwidth_gb_per_s[i]);
-        std::sort(shares.begin(), shares.end());
-        const size_t m = shares.size() / 2;
-        r.bandwidth_share = shares.size() % 2 ? shares[m] : (shares[m - 1] + shares[m]) / 2;
+        r.bandwidth_share = median(shares);
+        r.bandwidth_median_gb_per_s = median(r.bandwidth_gb_per_s);
     }
     return r;
 }

@@ -21,9 +21,10 @@ struct BenchResult {
     std::vector<double> tokens_per_s;  // one per repetition
     double mean = 0, stddev = 0;
     double gb_per_s = 0;               // bytes read per second (weights, plus KV cache for generation)
-    // With a bandwidth probe: its rate measured just before each repetition, and
-    // the median over repetitions of (that repetition's GB/s) / (that rate).
+    // With a bandwidth probe: its rate measured just before each repetition, their
+    // median, and the median over repetitions of (that repetition's GB/s) / (that rate).
     std::vector<double> bandwidth_gb_per_s;
+    double bandwidth_median_gb_per_s = 0;
     double bandwidth_share = 0;
 };
 
