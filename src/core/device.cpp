@@ -1,7 +1,9 @@
 #include "core/device.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/graph.h"
@@ -33,6 +35,12 @@ void Buffer::reset() {
 
 void Buffer::write(uint64_t offset, std::span<const std::byte> bytes) {
     check_status(*backend_, backend_->buffer_write(handle_, offset, bytes.data(), bytes.size()), "buffer write");
+}
+
+void Buffer::zero() {
+    static const std::vector<std::byte> zeros(uint64_t{1} << 20);
+    for (uint64_t offset = 0; offset < size_; offset += zeros.size())
+        write(offset, std::span(zeros).first(static_cast<size_t>(std::min<uint64_t>(zeros.size(), size_ - offset))));
 }
 
 void Buffer::read(uint64_t offset, std::span<std::byte> out) const {

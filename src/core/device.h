@@ -30,6 +30,8 @@ public:
 
     void write(uint64_t offset, std::span<const std::byte> bytes);
     void read(uint64_t offset, std::span<std::byte> out) const;
+    // Writes zeros over the whole buffer.
+    void zero();
     void reset();
 
 private:
