@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -48,6 +49,18 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 
 MappedFile::~MappedFile() {
     if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
+}
+
+void populate(std::span<const std::byte> bytes) {
+#ifdef MADV_POPULATE_READ
+    if (bytes.empty()) return;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto first = reinterpret_cast<uintptr_t>(bytes.data()) / page * page;
+    const auto end = reinterpret_cast<uintptr_t>(bytes.data() + bytes.size());
+    ::madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_READ);  // a hint: errors change nothing
+#else
+    (void)bytes;
+#endif
 }
 
 }  // namespace suanli

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fp16.h"
+#include "core/mapped_file.h"
 #include "models/hf_config.h"
 #include "tokenizer/tokenizer.h"
 
@@ -225,6 +226,8 @@ void Model::place(const DevicePlan& plan) {
         device->prepare_weight(contiguous_tensor(w.type, w.shape, w.addr));
     };
     put(weights_.token_embd, stages_.front().device);
+    // GET_ROWS reads the embedding a row at a time where the device reads it in place.
+    populate(weights_.token_embd.host);
     put(weights_.output_norm, stages_.back().device);
     put_matrix(weights_.output, stages_.back().device);
     for (const Stage& st : stages_)
