@@ -410,6 +410,29 @@ TEST(CpuTranspose16, EveryPathCopiesEachElementToItsLine) {
     }
 }
 
+// A path's SILU kernel against x / (1 + e^-x) in double, over whole vectors
+// and a tail: no overflow for large |x|, about 0 (not x e^-87) far below -87,
+// infinities and NaN as the formula gives them, nothing written past n.
+TEST(CpuSilu, EveryPathHandlesLargeValuesInfinitiesAndNaN) {
+    const std::vector<float> x = {-3e38f, -1e10f, -100.0f, -87.5f, -87.0f, -86.0f, -30.0f, -10.0f, -1.0f, -1e-3f, -0.0f,
+                                  0.0f,   1e-3f,  1.0f,    10.0f,  30.0f,  87.5f,  100.0f, 3e38f,  kInf,  -kInf,  std::nanf("")};
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa) || !cpu::kernels_for(isa).silu) continue;
+        std::vector<float> y(x.size() + 1, 7.0f);
+        cpu::kernels_for(isa).silu(x.data(), y.data(), static_cast<int64_t>(x.size()));
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double xd = x[i], want = xd / (1.0 + std::exp(-xd));
+            if (std::isnan(want))
+                EXPECT_TRUE(std::isnan(y[i])) << cpu::isa_name(isa) << " x=" << x[i] << ": " << y[i];
+            else if (std::isinf(want))
+                EXPECT_EQ(y[i], want) << cpu::isa_name(isa) << " x=" << x[i];
+            else
+                EXPECT_NEAR(y[i], want, 1e-6 * std::fabs(want) + 1e-35) << cpu::isa_name(isa) << " x=" << x[i];
+        }
+        EXPECT_EQ(y.back(), 7.0f) << cpu::isa_name(isa) << " wrote past n";
+    }
+}
+
 TEST(CpuThreadPool, EveryChunkRunsOnceOverManyJobs) {
     cpu::ThreadPool pool(3);
     std::vector<int> hits(1000);

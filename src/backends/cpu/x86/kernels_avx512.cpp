@@ -833,10 +833,15 @@ void attention_rows_h(const AttentionRows& a) {
 
 // silu(x) = x / (1 + e^-x) from e = e^-|x| in (0, 1], which cannot overflow:
 // x / (1 + e) for x >= 0, x e / (1 + e) below. NaN stays NaN (x is a factor).
+// e is 0 for |x| > 87, where exp_nonpositive would give e^-87 and x e would
+// grow with |x| (-4.9 at x = -3e38, -inf at -inf): x e is then below 2e-36
+// in magnitude, so -0, and NaN at -inf as x / (1 + e^-x) gives.
 void silu_avx512(const float* x, float* y, int64_t n) {
     const __m512 one = _mm512_set1_ps(1.0f);
     const auto silu16 = [&](__m512 v) {
-        const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(v)));
+        const __m512 nx = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(v));
+        const __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(nx, _mm512_set1_ps(-87.0f), _CMP_GE_OQ),
+                                             exp_nonpositive(nx));
         const __mmask16 negative = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
         return _mm512_div_ps(_mm512_mask_mul_ps(v, negative, v, e), _mm512_add_ps(one, e));
     };
