@@ -290,6 +290,8 @@ TEST(CpuOps, AttentionF32AndF16KvWithGqaMaskAndEmptyRow) {
         const std::string name = kv == SL_DTYPE_F16 ? "F16" : "F32";
         expect_matches_reference(attention(kv, 64, 8, 2, 5, 150, true), 1e-8, "prompt attention kv " + name);
         expect_matches_reference(attention(kv, 32, 4, 4, 1, 70, false), 1e-8, "decode attention kv " + name);
+        // D not a multiple of 8 (a masked tail on every vector path), 3 query heads per KV head.
+        expect_matches_reference(attention(kv, 36, 6, 2, 3, 75, false), 1e-8, "attention D 36 kv " + name);
     }
     // No mask at all.
     expect_matches_reference([](GraphHarness& h) {
@@ -392,19 +394,21 @@ TEST(CpuQuantizeAct, EveryPathGivesThePortableBytes) {
 }
 
 // A path's key transpose (attention) is an exact copy: rows a stride apart into
-// 16-float lines, zeros for absent rows, any D (whole tiles and a tail).
+// 16-float lines, zeros for absent rows, any D (whole tiles and a tail), any n
+// (on AVX2 rows 0-7 and 8-15 are separate tiles), nothing written past a line's 16.
 TEST(CpuTranspose16, EveryPathCopiesEachElementToItsLine) {
     for (Isa isa : kIsas) {
         if (!cpu::isa_supported(isa) || !cpu::kernels_for(isa).transpose16) continue;
-        for (int64_t D : {64, 40, 7})
-            for (int n : {16, 5, 1}) {
+        for (int64_t D : {64, 40, 13, 7})
+            for (int n : {16, 12, 8, 5, 1}) {
                 const int64_t stride = D + 3, line = 20;
                 const std::vector<float> rows = random_floats(static_cast<size_t>(16 * stride), 5);
                 std::vector<float> got(static_cast<size_t>(D * line), -1.0f);
                 cpu::kernels_for(isa).transpose16(rows.data(), stride, n, D, got.data(), line);
                 for (int64_t d = 0; d < D; ++d)
-                    for (int i = 0; i < 16; ++i)
-                        ASSERT_EQ(got[static_cast<size_t>(d * line + i)], i < n ? rows[static_cast<size_t>(i * stride + d)] : 0.0f)
+                    for (int i = 0; i < line; ++i)
+                        ASSERT_EQ(got[static_cast<size_t>(d * line + i)],
+                                  i >= 16 ? -1.0f : i < n ? rows[static_cast<size_t>(i * stride + d)] : 0.0f)
                             << cpu::isa_name(isa) << " D=" << D << " n=" << n << " d=" << d << " i=" << i;
             }
     }

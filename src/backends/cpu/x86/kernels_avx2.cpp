@@ -3,7 +3,11 @@
 // (see kernels.h).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/x86/kquant_unpack.h"
@@ -16,6 +20,33 @@ inline float hsum(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
+}
+inline float hmax(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// All ones in lanes 0..n-1 (n <= 0: none, n >= 8: all): AVX2 has no mask
+// registers, so tails go through maskload/maskstore, which touch no memory
+// in the other lanes.
+inline __m256i first_lanes(int64_t n) {
+    const int k = static_cast<int>(std::clamp<int64_t>(n, 0, 8));
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+// All ones in lane i where bit i of `bits` is set (movemask_ps undone).
+inline __m256 lanes_of_bits(int bits) {
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), bit), bit));
+}
+
+// f(std::integral_constant<int, n>) for n = 1..Max.
+template <int Max, class F>
+inline void with_count(int n, F&& f) {
+    if constexpr (Max > 1)
+        if (n < Max) return with_count<Max - 1>(n, f);
+    f(std::integral_constant<int, Max>{});
 }
 
 inline __m256 load8_f32(const unsigned char* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
@@ -194,12 +225,224 @@ void dot_kquant(const void* wv, const BlockQ8K* const* cols, int nc, int64_t nbl
     }
 }
 
+// exp(x) for x <= 0, as exp_nonpositive in kernels_avx512.cpp: x = n ln2 + r
+// with |r| <= ln2 / 2, e^r by its Taylor polynomial to degree 7, times 2^n;
+// with no vscalefps, 2^n is built in the exponent field (n is -126..0 after
+// the clamp, a normal float), one exact multiply. x below -87 (also -inf and
+// NaN, which vmaxps turns into its second operand) gives about e^-87 > 0:
+// callers zero what must be zero.
+inline __m256 exp_nonpositive(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860682030941723212e-6f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
+}
+
+// Attention for up to 8 query rows that share a KV head and a mask, the
+// AVX-512 kernel with 8 keys and 8 dimensions a vector: per block of 64 keys
+// (skipped when the mask hides all of it), 8 keys' scores at a time from the
+// transposed keys, each key vector loaded once for all rows (one FMA chain per
+// row, the query element broadcast); then per row the online softmax of
+// run_attention, and the value rows added 8 dimensions at a time, each value
+// vector loaded once for all rows.
+template <int H>
+void attention_rows_h(const AttentionRows& a) {
+    constexpr int kBlock = 64;
+    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+    const int64_t D = a.D, S = a.S, chunks = (D + 7) / 8;
+    alignas(32) float acc[H][512];
+    alignas(32) float s[H][kBlock];
+    float m[H], l[H];
+    for (int h = 0; h < H; ++h) {
+        std::fill(acc[h], acc[h] + 8 * chunks, 0.0f);
+        m[h] = kNegInf;
+        l[h] = 0.0f;
+    }
+    const __m256 neg_inf = _mm256_set1_ps(kNegInf);
+    for (int64_t j0 = 0; j0 < S; j0 += kBlock) {
+        const int nj = static_cast<int>(std::min<int64_t>(kBlock, S - j0));
+        // Bit i of keep[v / 8]: key j0 + v + i exists and its mask is not -inf.
+        int keep[kBlock / 8] = {};
+        bool any = false;
+        for (int v = 0; v < nj; v += 8) {
+            const __m256i live = first_lanes(nj - v);
+            __m256 k8 = _mm256_castsi256_ps(live);
+            if (a.mask) k8 = _mm256_and_ps(k8, _mm256_cmp_ps(_mm256_maskload_ps(a.mask + j0 + v, live), neg_inf, _CMP_NEQ_OQ));
+            keep[v / 8] = _mm256_movemask_ps(k8);
+            any = any || keep[v / 8];
+        }
+        if (!any) continue;
+        __m256 bmax[H];
+        #pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) bmax[h] = neg_inf;
+        for (int v = 0; v < nj; v += 8) {
+            if (!keep[v / 8]) {
+                #pragma GCC unroll 8
+                for (int h = 0; h < H; ++h) _mm256_store_ps(s[h] + v, neg_inf);
+                continue;
+            }
+            const float* kt = a.kt + j0 + v;  // padding keys up to a multiple of 16: readable, blended out below
+            __m256 c[H];
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) c[h] = _mm256_setzero_ps();
+            for (int64_t d = 0; d < D; ++d) {
+                const __m256 kv = _mm256_loadu_ps(kt + d * a.kt_stride);
+                #pragma GCC unroll 8
+                for (int h = 0; h < H; ++h) c[h] = _mm256_fmadd_ps(_mm256_set1_ps(a.q[h][d]), kv, c[h]);
+            }
+            const __m256 kept = lanes_of_bits(keep[v / 8]);
+            const __m256 mk =
+                a.mask ? _mm256_maskload_ps(a.mask + j0 + v, _mm256_castps_si256(kept)) : _mm256_setzero_ps();
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) {
+                const __m256 score =
+                    _mm256_blendv_ps(neg_inf, _mm256_add_ps(_mm256_mul_ps(c[h], _mm256_set1_ps(a.scale)), mk), kept);
+                _mm256_store_ps(s[h] + v, score);
+                bmax[h] = _mm256_max_ps(bmax[h], score);
+            }
+        }
+        for (int h = 0; h < H; ++h) {
+            const float block_max = hmax(bmax[h]);
+            if (block_max == kNegInf) {  // NaN scores only: nothing to add
+                std::fill(s[h], s[h] + kBlock, 0.0f);
+                continue;
+            }
+            if (block_max > m[h]) {
+                const __m256 r = _mm256_set1_ps(std::exp(m[h] - block_max));  // 0 when m is -inf
+                l[h] *= _mm256_cvtss_f32(r);
+                for (int64_t c = 0; c < chunks; ++c)
+                    _mm256_store_ps(acc[h] + 8 * c, _mm256_mul_ps(_mm256_load_ps(acc[h] + 8 * c), r));
+                m[h] = block_max;
+            }
+            __m256 psum = _mm256_setzero_ps();
+            for (int v = 0; v < nj; v += 8) {
+                const __m256 score = _mm256_load_ps(s[h] + v);
+                const __m256 live = _mm256_cmp_ps(score, neg_inf, _CMP_NEQ_OQ);
+                const __m256 p = _mm256_and_ps(live, exp_nonpositive(_mm256_sub_ps(score, _mm256_set1_ps(m[h]))));
+                _mm256_store_ps(s[h] + v, p);
+                psum = _mm256_add_ps(psum, p);
+            }
+            l[h] += hsum(psum);
+        }
+        // Keys with a -inf score have p = 0 in every row and are skipped: their values may be NaN.
+        for (int64_t c = 0; c < chunks; ++c) {
+            const __m256i dm = first_lanes(D - 8 * c);
+            __m256 o[H];
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) o[h] = _mm256_load_ps(acc[h] + 8 * c);
+            for (int j = 0; j < nj; ++j) {
+                if (!((keep[j / 8] >> (j % 8)) & 1)) continue;
+                const __m256 vv = _mm256_maskload_ps(a.v + (j0 + j) * a.v_stride + 8 * c, dm);
+                #pragma GCC unroll 8
+                for (int h = 0; h < H; ++h) o[h] = _mm256_fmadd_ps(_mm256_set1_ps(s[h][j]), vv, o[h]);
+            }
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) _mm256_store_ps(acc[h] + 8 * c, o[h]);
+        }
+    }
+    for (int h = 0; h < H; ++h) {
+        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        for (int64_t d = 0; d < D; ++d) a.out[h][d] = acc[h][d] * inv;
+    }
+}
+
+void attention_rows_avx2(const AttentionRows& a) {
+    static_assert(kMaxAttentionHeads == 8);
+    with_count<8>(a.n, [&](auto h) { attention_rows_h<decltype(h)::value>(a); });
+}
+
+// silu(x) = x / (1 + e^-x) from e = e^-|x| in (0, 1], which cannot overflow:
+// x / (1 + e) for x >= 0, x e / (1 + e) below. NaN stays NaN (x is a factor).
+// e is 0 for |x| > 87, as in the AVX-512 kernel: x e is then -0 rather than
+// x e^-87 (which grows with |x|), and NaN at -inf as x / (1 + e^-x) gives.
+void silu_avx2(const float* x, float* y, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    const __m256 sign = _mm256_set1_ps(-0.0f), lowest = _mm256_set1_ps(-87.0f);
+    const auto silu8 = [&](__m256 v) {
+        const __m256 nx = _mm256_sub_ps(zero, _mm256_andnot_ps(sign, v));
+        const __m256 e = _mm256_and_ps(_mm256_cmp_ps(nx, lowest, _CMP_GE_OQ), exp_nonpositive(nx));
+        const __m256 negative = _mm256_cmp_ps(v, zero, _CMP_LT_OQ);
+        return _mm256_div_ps(_mm256_blendv_ps(v, _mm256_mul_ps(v, e), negative), _mm256_add_ps(one, e));
+    };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, silu8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        const __m256i m = first_lanes(n - i);
+        _mm256_maskstore_ps(y + i, m, silu8(_mm256_maskload_ps(x + i, m)));
+    }
+}
+
+// Eight rows of 8 floats transposed in registers: unpack pairs of rows, then
+// pairs of pairs (as doubles), then swap 128-bit halves.
+inline void transpose8x8(__m256 r[8]) {
+    __m256 t[8];
+    for (int k = 0; k < 4; ++k) {  // t[2k], t[2k + 1]: rows 2k and 2k + 1 interleaved by element
+        t[2 * k] = _mm256_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    // r[4k + j]: element j of rows 4k..4k+3 in the low half, element 4 + j in the high half.
+    for (int k = 0; k < 2; ++k) {
+        const __m256d a0 = _mm256_castps_pd(t[4 * k]), a1 = _mm256_castps_pd(t[4 * k + 1]);
+        const __m256d b0 = _mm256_castps_pd(t[4 * k + 2]), b1 = _mm256_castps_pd(t[4 * k + 3]);
+        r[4 * k] = _mm256_castpd_ps(_mm256_unpacklo_pd(a0, b0));
+        r[4 * k + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a0, b0));
+        r[4 * k + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(a1, b1));
+        r[4 * k + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(a1, b1));
+    }
+    for (int j = 0; j < 4; ++j) {
+        t[j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x20);      // element j
+        t[4 + j] = _mm256_permute2f128_ps(r[j], r[4 + j], 0x31);  // element 4 + j
+    }
+    for (int e = 0; e < 8; ++e) r[e] = t[e];
+}
+
+// Sixteen key rows into 16-float lines, as two 8x8 tiles per 8 elements
+// (rows 0-7 into the first half of each line, rows 8-15 the second), a masked
+// load per row of a tile; absent rows are zeros.
+void transpose16_avx2(const float* rows, int64_t row_stride, int n, int64_t D, float* dst, int64_t dst_stride) {
+    for (int64_t d0 = 0; d0 < D; d0 += 8) {
+        const int nd = static_cast<int>(std::min<int64_t>(8, D - d0));
+        const __m256i m = first_lanes(nd);
+        for (int half = 0; half < 2; ++half) {
+            __m256 r[8];
+            for (int i = 0; i < 8; ++i) {
+                const int row = 8 * half + i;
+                r[i] = row < n ? _mm256_maskload_ps(rows + row * row_stride + d0, m) : _mm256_setzero_ps();
+            }
+            transpose8x8(r);
+            for (int e = 0; e < nd; ++e) _mm256_storeu_ps(dst + (d0 + e) * dst_stride + 8 * half, r[e]);
+        }
+    }
+}
+
 const Kernels kAvx2 = {
     Isa::Avx2,
     {dot_float<4, load8_f32, load1_f32>, dot_float<2, load8_f16, load1_f16>, dot_float<2, load8_bf16, load1_bf16>},
     dot_quant<34, block_q8_0>,
     dot_quant<18, block_q4_0>,
     {dot_kquant<144, unpack_q4_k>, dot_kquant<176, unpack_q5_k>, dot_kquant<210, unpack_q6_k>},
+    {},       // gemm_float
+    nullptr,  // gemm_q8_0
+    nullptr,  // gemm_q4_0
+    nullptr,  // gemm_packed_q8_0
+    nullptr,  // gemm_packed_q4_0
+    attention_rows_avx2,
+    nullptr,  // quantize_act
+    nullptr,  // quantize_act_k
+    {},       // gemm_packed_kquant
+    silu_avx2,
+    transpose16_avx2,
 };
 
 }  // namespace
