@@ -164,54 +164,73 @@ TEST_P(CpuPackedWeights, ProductsOfOneInputKeepTheirBitsAndTheirOrder) {
     }
 }
 
-// White-box: where the path has packed kernels, MUL_MAT reads the packed copy
-// (changing the wrapped bytes behind the backend's back, which the standard
-// forbids, shows it), and freeing the buffer forgets the copy.
+// Whether path `isa` (supported here) multiplies `dtype` from a packed copy.
+bool has_packed_kernel(Isa isa, sl_dtype dtype) {
+    const cpu::Kernels& k = cpu::kernels_for(isa);
+    return dtype == SL_DTYPE_Q8_0   ? k.gemm_packed_q8_0 != nullptr
+           : dtype == SL_DTYPE_Q4_0 ? k.gemm_packed_q4_0 != nullptr
+                                    : k.gemm_packed_kquant[cpu::kquant_weight(dtype)] != nullptr;
+}
+
+// White-box: on every path with a packed kernel for the type, MUL_MAT reads the
+// packed copy (changing the wrapped bytes behind the backend's back, which the
+// standard forbids, shows it), and freeing the buffer forgets the copy.
 TEST_P(CpuPackedWeights, MulMatReadsThePackedCopyUntilTheBufferIsFreed) {
     const sl_dtype dtype = GetParam();
-    if (!cpu::force_isa(Isa::Avx512) || !cpu::kernels_for(Isa::Avx512).gemm_packed_q8_0 ||
-        !cpu::kernels_for(Isa::Avx512).gemm_packed_kquant[cpu::kWQ6_K])
-        GTEST_SKIP() << "no path with packed kernels here";
     const std::vector<std::byte> first = quantized(dtype, 7), second = quantized(dtype, 11);
-    std::vector<std::byte> host = first;
-    // The unprepared results with the packed kernel's bits (K-quants: the scalar path's).
-    if (k_quant(dtype)) cpu::force_isa(Isa::Scalar);
-    const std::vector<float> want_first = multiply(2, dtype, first, 0, 3);
-    const std::vector<float> want_second = multiply(2, dtype, second, 0, 3);
-    ASSERT_FALSE(bitwise_equal(want_first, want_second));
-    cpu::force_isa(Isa::Avx512);
-    GraphHarness h(cpu_backend(), 2);
+    int paths = 0;
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa) || !has_packed_kernel(isa, dtype)) continue;
+        ++paths;
+        SCOPED_TRACE(cpu::isa_name(isa));
+        std::vector<std::byte> host = first;
+        // The unprepared results with the packed kernel's bits (K-quants: the scalar path's).
+        cpu::force_isa(k_quant(dtype) ? Isa::Scalar : isa);
+        const std::vector<float> want_first = multiply(2, dtype, first, 0, 3);
+        const std::vector<float> want_second = multiply(2, dtype, second, 0, 3);
+        ASSERT_FALSE(bitwise_equal(want_first, want_second));
+        cpu::force_isa(isa);
+        GraphHarness h(cpu_backend(), 2);
 
-    auto wrapped = std::make_unique<Wrapped>(h, host);
-    const uint64_t base = wrapped->base();
-    const sl_tensor t = matrix_at(dtype, base);
-    ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
-    host = second;  // same storage (same size), new bytes
-    ASSERT_EQ(reinterpret_cast<uint64_t>(host.data()), base);
-    EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), want_first)) << "the packed copy was not used";
+        auto wrapped = std::make_unique<Wrapped>(h, host);
+        const uint64_t base = wrapped->base();
+        const sl_tensor t = matrix_at(dtype, base);
+        ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+        host = second;  // same storage (same size), new bytes
+        ASSERT_EQ(reinterpret_cast<uint64_t>(host.data()), base);
+        EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), want_first)) << "the packed copy was not used";
 
-    wrapped->free();
-    Wrapped again(h, host);  // the same address, now holding `second`, not prepared
-    ASSERT_EQ(again.base(), base);
-    EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), multiply(2, dtype, second, 0, 3)))
-        << "a stale packed copy was used";
+        wrapped->free();
+        Wrapped again(h, host);  // the same address, now holding `second`, not prepared
+        ASSERT_EQ(again.base(), base);
+        EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), multiply(2, dtype, second, 0, 3)))
+            << "a stale packed copy was used";
+    }
+    if (!paths) GTEST_SKIP() << "no path with packed kernels here";
 }
 
 // SUANLI_CPU_PACK=0 turns packing off: MUL_MAT then reads the wrapped bytes themselves.
 TEST_P(CpuPackedWeights, PackingCanBeTurnedOff) {
     const sl_dtype dtype = GetParam();
-    if (!cpu::force_isa(Isa::Avx512)) GTEST_SKIP() << "no path with packed kernels here";
-    const std::vector<std::byte> second = quantized(dtype, 11);
-    std::vector<std::byte> host = quantized(dtype, 7);
-    GraphHarness h(cpu_backend(), 2);
-    Wrapped w(h, host);
-    const sl_tensor t = matrix_at(dtype, w.base());
-    ::setenv("SUANLI_CPU_PACK", "0", 1);
-    const sl_status prepared = h.backend().weight_prepare(h.device(), &t);
-    ::unsetenv("SUANLI_CPU_PACK");
-    ASSERT_EQ(prepared, SL_OK) << h.error();
-    host = second;  // read in place: the new bytes count
-    EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, w.base(), 3), multiply(2, dtype, second, 0, 3)));
+    int paths = 0;
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa) || !has_packed_kernel(isa, dtype)) continue;
+        ++paths;
+        SCOPED_TRACE(cpu::isa_name(isa));
+        cpu::force_isa(isa);
+        const std::vector<std::byte> second = quantized(dtype, 11);
+        std::vector<std::byte> host = quantized(dtype, 7);
+        GraphHarness h(cpu_backend(), 2);
+        Wrapped w(h, host);
+        const sl_tensor t = matrix_at(dtype, w.base());
+        ::setenv("SUANLI_CPU_PACK", "0", 1);
+        const sl_status prepared = h.backend().weight_prepare(h.device(), &t);
+        ::unsetenv("SUANLI_CPU_PACK");
+        ASSERT_EQ(prepared, SL_OK) << h.error();
+        host = second;  // read in place: the new bytes count
+        EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, w.base(), 3), multiply(2, dtype, second, 0, 3)));
+    }
+    if (!paths) GTEST_SKIP() << "no path with packed kernels here";
 }
 
 INSTANTIATE_TEST_SUITE_P(PackedTypes, CpuPackedWeights, ::testing::Values(SL_DTYPE_Q8_0, SL_DTYPE_Q4_0, SL_DTYPE_Q4_K, SL_DTYPE_Q5_K, SL_DTYPE_Q6_K),

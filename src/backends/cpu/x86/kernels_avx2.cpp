@@ -172,6 +172,160 @@ void dot_quant(const void* wv, const BlockQ8A* const* cols, int nc, int64_t nblo
     }
 }
 
+// ---- Q8_0/Q4_0 gemm: a group of 16 rows as two 8-lane halves (rows 0-7, 8-15) ----
+
+constexpr int kColTile = 4;  // columns per pass over a group's blocks
+
+// Lane i: the sum of v[i]'s eight lanes (exact int32).
+inline __m256i sum_lanes8(const __m256i (&v)[8]) {
+    // t0 = rows 0-3's sums of elements 0-3 (low half) and 4-7 (high half); t1 the same for rows 4-7.
+    const __m256i t0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i t1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
+}
+
+// acc + dot * (d * da) for 8 rows (their block dots and scales) and a column
+// block's scale: the float steps of both gemm kernels below, per block in
+// block order, so that the unpacked and packed ones give the same bits.
+inline __m256 scale_add(__m256 acc, __m256i dot, __m256 d, float da) {
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(da)), acc);
+}
+
+// Rows 0..nr-1 of acc[c] (acc[c][0]: rows 0-7, acc[c][1]: rows 8-15) to out + c * ldo.
+template <int NC>
+inline void store_rows(const __m256 (&acc)[NC][2], int nr, float* out, int64_t ldo) {
+    const __m256i low = first_lanes(nr), high = first_lanes(nr - 8);
+    for (int c = 0; c < NC; ++c) {
+        _mm256_maskstore_ps(out + c * ldo, low, acc[c][0]);
+        if (nr > 8) _mm256_maskstore_ps(out + c * ldo + 8, high, acc[c][1]);
+    }
+}
+
+// Unpacked rows against NC columns: per block the 16 rows' signed quants and
+// |q|, once for all columns; per column and row maddubs(|q|, a with q's sign)
+// (pairs <= 2 * 128 * 127: no saturation, even for a Q8_0 quant of -128) and
+// madd, and sum_lanes8 folds each row's 8 partial sums into its lane.
+// `halves`: 1 when the group has at most 8 rows (the second half is not computed).
+template <int NC, int Bytes, __m256i (*Block)(const unsigned char*, float*)>
+void rows_times_cols(const unsigned char* const* rows, int nr, int64_t nblocks, const BlockQ8A* cols,
+                     int64_t col_stride, float* out, int64_t ldo) {
+    const int halves = nr > 8 ? 2 : 1;
+    __m256 acc[NC][2];
+    for (int c = 0; c < NC; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nblocks; ++b) {
+        __m256i q[16], aq[16];
+        alignas(32) float d[16];
+        for (int r = 0; r < 8 * halves; ++r) {
+            q[r] = Block(rows[r] + b * Bytes, &d[r]);
+            aq[r] = _mm256_sign_epi8(q[r], q[r]);
+        }
+        for (int c = 0; c < NC; ++c) {
+            const BlockQ8A& a = cols[c * col_stride + b];
+            const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+            for (int h = 0; h < halves; ++h) {
+                __m256i p[8];
+                for (int i = 0; i < 8; ++i)
+                    p[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(aq[8 * h + i], _mm256_sign_epi8(x, q[8 * h + i])), ones);
+                acc[c][h] = scale_add(acc[c][h], sum_lanes8(p), _mm256_load_ps(d + 8 * h), a.d);
+            }
+        }
+    }
+    store_rows(acc, nr, out, ldo);
+}
+
+template <int Bytes, __m256i (*Block)(const unsigned char*, float*)>
+void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int64_t col_stride, int64_t ncols,
+             int64_t nblocks, float* out, int64_t ldo) {
+    const auto* w = static_cast<const unsigned char*>(wv);
+    const unsigned char* rows[16];
+    for (int r = 0; r < 16; ++r) rows[r] = w + std::min(r, nr - 1) * row_bytes;  // lanes past nr: not stored
+    for (int64_t c0 = 0; c0 < ncols; c0 += kColTile)
+        with_count<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
+            rows_times_cols<decltype(nc)::value, Bytes, Block>(rows, nr, nblocks, cols + c0 * col_stride, col_stride,
+                                                               out + c0 * ldo, ldo);
+        });
+}
+
+// The same products from weights repacked at load time (PackedQ0), each
+// 64-byte vector as two ymm (rows 0-7, rows 8-15); vector k (Q4_0: its low
+// nibbles for k < 4, its high nibbles as k + 4) times the column's quants
+// 4k..4k+3, broadcast. Without vpdpbusd:
+// - Q8_0: the stored q + 128 back to signed q, then as in rows_times_cols,
+//   maddubs(|q|, a with q's sign) and madd per vector: in each row's lane the
+//   dot of its 4 quants;
+// - Q4_0: the nibbles (unsigned 0..15) times the signed quants directly, pairs
+//   <= 2 * 15 * 127, so the 8 maddubs sum in int16 (<= 30480) before one
+//   madd; then -8 * the column block's quant sum gives q - 8.
+// Each lane holds its row's exact block dot, scaled as in rows_times_cols:
+// the same bits.
+template <bool Q4, int NC>
+void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int nr, int64_t nblocks, const BlockQ8A* cols,
+                          [[maybe_unused]] const int32_t* sums, int64_t col_stride, float* out, int64_t ldo) {
+    constexpr int kBytes = Q4 ? 256 : 512;
+    const int halves = nr > 8 ? 2 : 1;
+    __m256 acc[NC][2];
+    for (int c = 0; c < NC; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f), bias = _mm256_set1_epi8(-128);
+    for (int64_t b = 0; b < nblocks; ++b, q += kBytes, s += 16) {
+        const auto half_vector = [&](int k, int h) {
+            return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h));
+        };
+        __m256i w[8][2], aw[8][2];  // aw: Q8_0's |q|
+        for (int h = 0; h < halves; ++h) {
+            if constexpr (Q4) {
+                for (int k = 0; k < 4; ++k) {
+                    w[k][h] = _mm256_and_si256(half_vector(k, h), low);
+                    w[k + 4][h] = _mm256_and_si256(_mm256_srli_epi16(half_vector(k, h), 4), low);
+                }
+            } else {
+                for (int k = 0; k < 8; ++k) {
+                    w[k][h] = _mm256_xor_si256(half_vector(k, h), bias);
+                    aw[k][h] = _mm256_sign_epi8(w[k][h], w[k][h]);
+                }
+            }
+        }
+        const __m256 d[2] = {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))),
+                             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 8)))};
+        for (int c = 0; c < NC; ++c) {
+            const BlockQ8A& a = cols[c * col_stride + b];
+            __m256i x[8];
+            for (int k = 0; k < 8; ++k) {
+                int32_t g;
+                std::memcpy(&g, a.qs + 4 * k, 4);
+                x[k] = _mm256_set1_epi32(g);
+            }
+            for (int h = 0; h < halves; ++h) {
+                __m256i dot;
+                if constexpr (Q4) {
+                    __m256i pairs = _mm256_setzero_si256();
+                    for (int k = 0; k < 8; ++k) pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[k][h], x[k]));
+                    dot = _mm256_add_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(-8 * sums[c * col_stride + b]));
+                } else {
+                    dot = _mm256_setzero_si256();
+                    for (int k = 0; k < 8; ++k)
+                        dot = _mm256_add_epi32(
+                            dot, _mm256_madd_epi16(_mm256_maddubs_epi16(aw[k][h], _mm256_sign_epi8(x[k], w[k][h])), ones));
+                }
+                acc[c][h] = scale_add(acc[c][h], dot, d[h], a.d);
+            }
+        }
+    }
+    store_rows(acc, nr, out, ldo);
+}
+
+template <bool Q4>
+void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
+                    int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
+    const unsigned char* q = w.quants + group * w.nblocks * w.quant_bytes;
+    const uint16_t* s = w.scales + group * w.nblocks * 16;
+    for (int64_t c0 = 0; c0 < ncols; c0 += kColTile)
+        with_count<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
+            packed_q0_times_cols<Q4, decltype(nc)::value>(q, s, nr, w.nblocks, cols + c0 * col_stride,
+                                                          col_sums + c0 * col_stride, col_stride, out + c0 * ldo, ldo);
+        });
+}
+
 // K-quants, per super-block: the weights unpacked once (kquant_unpack.h), the
 // per-16 scales widened to int16 lanes; then per column maddubs (q unsigned,
 // activations signed; pairs <= 2 * 63 * 127, no saturation) and madd with the
@@ -432,11 +586,11 @@ const Kernels kAvx2 = {
     dot_quant<34, block_q8_0>,
     dot_quant<18, block_q4_0>,
     {dot_kquant<144, unpack_q4_k>, dot_kquant<176, unpack_q5_k>, dot_kquant<210, unpack_q6_k>},
-    {},       // gemm_float
-    nullptr,  // gemm_q8_0
-    nullptr,  // gemm_q4_0
-    nullptr,  // gemm_packed_q8_0
-    nullptr,  // gemm_packed_q4_0
+    {},  // gemm_float
+    gemm_q0<34, block_q8_0>,
+    gemm_q0<18, block_q4_0>,
+    gemm_packed_q0<false>,
+    gemm_packed_q0<true>,
     attention_rows_avx2,
     nullptr,  // quantize_act
     nullptr,  // quantize_act_k
