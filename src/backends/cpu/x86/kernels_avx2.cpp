@@ -11,6 +11,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/x86/kquant_unpack.h"
+#include "backends/cpu/x86/prefetch.h"
 
 namespace suanli::cpu {
 namespace {
@@ -192,39 +193,55 @@ inline __m256 scale_add(__m256 acc, __m256i dot, __m256 d, float da) {
 }
 
 // Rows 0..nr-1 of acc[c] (acc[c][0]: rows 0-7, acc[c][1]: rows 8-15) to out + c * ldo.
-template <int NC>
-inline void store_rows(const __m256 (&acc)[NC][2], int nr, float* out, int64_t ldo) {
+template <int NC, int H>
+inline void store_rows(const __m256 (&acc)[NC][H], int nr, float* out, int64_t ldo) {
     const __m256i low = first_lanes(nr), high = first_lanes(nr - 8);
+    #pragma GCC unroll 4
     for (int c = 0; c < NC; ++c) {
         _mm256_maskstore_ps(out + c * ldo, low, acc[c][0]);
-        if (nr > 8) _mm256_maskstore_ps(out + c * ldo + 8, high, acc[c][1]);
+        if constexpr (H == 2) _mm256_maskstore_ps(out + c * ldo + 8, high, acc[c][1]);
     }
+}
+
+// f(NC, H) for the column count of a tile (1..kColTile) and the halves of a
+// group with nr rows (H = 1: at most 8 rows, the second half not computed).
+template <class F>
+inline void with_tile(int nc, int nr, F&& f) {
+    with_count<kColTile>(nc, [&](auto c) {
+        if (nr > 8) f(c, std::integral_constant<int, 2>{});
+        else f(c, std::integral_constant<int, 1>{});
+    });
 }
 
 // Unpacked rows against NC columns: per block the 16 rows' signed quants and
 // |q|, once for all columns; per column and row maddubs(|q|, a with q's sign)
 // (pairs <= 2 * 128 * 127: no saturation, even for a Q8_0 quant of -128) and
 // madd, and sum_lanes8 folds each row's 8 partial sums into its lane.
-// `halves`: 1 when the group has at most 8 rows (the second half is not computed).
-template <int NC, int Bytes, __m256i (*Block)(const unsigned char*, float*)>
+template <int NC, int H, int Bytes, __m256i (*Block)(const unsigned char*, float*)>
 void rows_times_cols(const unsigned char* const* rows, int nr, int64_t nblocks, const BlockQ8A* cols,
                      int64_t col_stride, float* out, int64_t ldo) {
-    const int halves = nr > 8 ? 2 : 1;
-    __m256 acc[NC][2];
-    for (int c = 0; c < NC; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    __m256 acc[NC][H];
+    #pragma GCC unroll 4
+    for (int c = 0; c < NC; ++c)
+        #pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) acc[c][h] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t b = 0; b < nblocks; ++b) {
-        __m256i q[16], aq[16];
-        alignas(32) float d[16];
-        for (int r = 0; r < 8 * halves; ++r) {
+        __m256i q[8 * H], aq[8 * H];
+        alignas(32) float d[8 * H];
+        #pragma GCC unroll 16
+        for (int r = 0; r < 8 * H; ++r) {
             q[r] = Block(rows[r] + b * Bytes, &d[r]);
             aq[r] = _mm256_sign_epi8(q[r], q[r]);
         }
+        #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) {
             const BlockQ8A& a = cols[c * col_stride + b];
             const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
-            for (int h = 0; h < halves; ++h) {
+            #pragma GCC unroll 2
+            for (int h = 0; h < H; ++h) {
                 __m256i p[8];
+                #pragma GCC unroll 8
                 for (int i = 0; i < 8; ++i)
                     p[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(aq[8 * h + i], _mm256_sign_epi8(x, q[8 * h + i])), ones);
                 acc[c][h] = scale_add(acc[c][h], sum_lanes8(p), _mm256_load_ps(d + 8 * h), a.d);
@@ -241,9 +258,9 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
     const unsigned char* rows[16];
     for (int r = 0; r < 16; ++r) rows[r] = w + std::min(r, nr - 1) * row_bytes;  // lanes past nr: not stored
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTile)
-        with_count<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
-            rows_times_cols<decltype(nc)::value, Bytes, Block>(rows, nr, nblocks, cols + c0 * col_stride, col_stride,
-                                                               out + c0 * ldo, ldo);
+        with_tile(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), nr, [&](auto nc, auto h) {
+            rows_times_cols<decltype(nc)::value, decltype(h)::value, Bytes, Block>(
+                rows, nr, nblocks, cols + c0 * col_stride, col_stride, out + c0 * ldo, ldo);
         });
 }
 
@@ -258,56 +275,65 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
 //   <= 2 * 15 * 127, so the 8 maddubs sum in int16 (<= 30480) before one
 //   madd; then -8 * the column block's quant sum gives q - 8.
 // Each lane holds its row's exact block dot, scaled as in rows_times_cols:
-// the same bits.
-template <bool Q4, int NC>
+// the same bits. One half (8 rows) at a time, so that its 8 weight vectors
+// and the tile's accumulators fit AVX2's 16 registers.
+template <bool Q4, int NC, int H>
 void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int nr, int64_t nblocks, const BlockQ8A* cols,
                           [[maybe_unused]] const int32_t* sums, int64_t col_stride, float* out, int64_t ldo) {
     constexpr int kBytes = Q4 ? 256 : 512;
-    const int halves = nr > 8 ? 2 : 1;
-    __m256 acc[NC][2];
-    for (int c = 0; c < NC; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    __m256 acc[NC][H];
+    #pragma GCC unroll 4
+    for (int c = 0; c < NC; ++c)
+        #pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) acc[c][h] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f), bias = _mm256_set1_epi8(-128);
     for (int64_t b = 0; b < nblocks; ++b, q += kBytes, s += 16) {
-        const auto half_vector = [&](int k, int h) {
-            return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h));
-        };
-        __m256i w[8][2], aw[8][2];  // aw: Q8_0's |q|
-        for (int h = 0; h < halves; ++h) {
+        prefetch_ahead<kBytes>(q);
+        if (b % 2 == 0) prefetch_ahead<64>(s, 8);  // the scales' stream: 32 bytes a block
+        #pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) {
+            const auto half_vector = [&](int k) {
+                return _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h));
+            };
+            __m256i w[8], aw[8];  // aw: Q8_0's |q|
             if constexpr (Q4) {
+                #pragma GCC unroll 4
                 for (int k = 0; k < 4; ++k) {
-                    w[k][h] = _mm256_and_si256(half_vector(k, h), low);
-                    w[k + 4][h] = _mm256_and_si256(_mm256_srli_epi16(half_vector(k, h), 4), low);
+                    w[k] = _mm256_and_si256(half_vector(k), low);
+                    w[k + 4] = _mm256_and_si256(_mm256_srli_epi16(half_vector(k), 4), low);
                 }
             } else {
+                #pragma GCC unroll 8
                 for (int k = 0; k < 8; ++k) {
-                    w[k][h] = _mm256_xor_si256(half_vector(k, h), bias);
-                    aw[k][h] = _mm256_sign_epi8(w[k][h], w[k][h]);
+                    w[k] = _mm256_xor_si256(half_vector(k), bias);
+                    aw[k] = _mm256_sign_epi8(w[k], w[k]);
                 }
             }
-        }
-        const __m256 d[2] = {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))),
-                             _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 8)))};
-        for (int c = 0; c < NC; ++c) {
-            const BlockQ8A& a = cols[c * col_stride + b];
-            __m256i x[8];
-            for (int k = 0; k < 8; ++k) {
-                int32_t g;
-                std::memcpy(&g, a.qs + 4 * k, 4);
-                x[k] = _mm256_set1_epi32(g);
-            }
-            for (int h = 0; h < halves; ++h) {
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 8 * h)));
+            #pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) {
+                const BlockQ8A& a = cols[c * col_stride + b];
                 __m256i dot;
                 if constexpr (Q4) {
                     __m256i pairs = _mm256_setzero_si256();
-                    for (int k = 0; k < 8; ++k) pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[k][h], x[k]));
+                    #pragma GCC unroll 8
+                    for (int k = 0; k < 8; ++k) {
+                        int32_t g;
+                        std::memcpy(&g, a.qs + 4 * k, 4);
+                        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[k], _mm256_set1_epi32(g)));
+                    }
                     dot = _mm256_add_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(-8 * sums[c * col_stride + b]));
                 } else {
                     dot = _mm256_setzero_si256();
-                    for (int k = 0; k < 8; ++k)
-                        dot = _mm256_add_epi32(
-                            dot, _mm256_madd_epi16(_mm256_maddubs_epi16(aw[k][h], _mm256_sign_epi8(x[k], w[k][h])), ones));
+                    #pragma GCC unroll 8
+                    for (int k = 0; k < 8; ++k) {
+                        int32_t g;
+                        std::memcpy(&g, a.qs + 4 * k, 4);
+                        const __m256i x = _mm256_set1_epi32(g);
+                        dot = _mm256_add_epi32(dot, _mm256_madd_epi16(_mm256_maddubs_epi16(aw[k], _mm256_sign_epi8(x, w[k])), ones));
+                    }
                 }
-                acc[c][h] = scale_add(acc[c][h], dot, d[h], a.d);
+                acc[c][h] = scale_add(acc[c][h], dot, d, a.d);
             }
         }
     }
@@ -320,9 +346,9 @@ void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* co
     const unsigned char* q = w.quants + group * w.nblocks * w.quant_bytes;
     const uint16_t* s = w.scales + group * w.nblocks * 16;
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTile)
-        with_count<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
-            packed_q0_times_cols<Q4, decltype(nc)::value>(q, s, nr, w.nblocks, cols + c0 * col_stride,
-                                                          col_sums + c0 * col_stride, col_stride, out + c0 * ldo, ldo);
+        with_tile(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), nr, [&](auto nc, auto h) {
+            packed_q0_times_cols<Q4, decltype(nc)::value, decltype(h)::value>(
+                q, s, nr, w.nblocks, cols + c0 * col_stride, col_sums + c0 * col_stride, col_stride, out + c0 * ldo, ldo);
         });
 }
 

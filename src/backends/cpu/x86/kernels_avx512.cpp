@@ -12,6 +12,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/x86/kquant_unpack.h"
+#include "backends/cpu/x86/prefetch.h"
 
 namespace suanli::cpu {
 namespace {
@@ -178,27 +179,6 @@ inline __m512i join(__m256i lo, __m256i hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-// Packed weights are streams read once per token: each kernel asks for its
-// bytes ahead of use, as it goes, at two distances: 1 KB ahead into L1 and 8 KB
-// ahead into L2. Under memory contention (other tenants of a shared machine)
-// the hardware prefetchers alone fall behind: decode read 5-10% faster with
-// 4 KB into L1, and the second, farther stream into L2 added ~6% to that, as
-// it keeps more lines in flight than L1's few miss buffers hold.
-constexpr int kPrefetchL1Bytes = 1024;
-constexpr int kPrefetchL2Bytes = 8192;
-
-// Prefetches the Bytes at p + distance (both divided by `rate` for a stream
-// that advances rate times slower than the weights').
-template <int Bytes>
-inline __attribute__((always_inline)) void prefetch_ahead(const void* p, int rate = 1) {
-    const char* c = static_cast<const char*>(p);
-    #pragma GCC unroll 64
-    for (int l = 0; l < Bytes; l += 64) {
-        _mm_prefetch(c + kPrefetchL1Bytes / rate + l, _MM_HINT_T0);
-        _mm_prefetch(c + kPrefetchL2Bytes / rate + l, _MM_HINT_T1);
-    }
-}
 
 // One block of 16 rows, repacked.
 struct PackedBlock {

@@ -1,0 +1,33 @@
+// Software prefetch for the packed weight streams, shared by the AVX2 and
+// AVX-512 kernels. Internal linkage only (see kquant_unpack.h and kernels.h).
+//
+// Packed weights are streams read once per token: each kernel asks for its
+// bytes ahead of use, as it goes, at two distances: 1 KB ahead into L1 and 8 KB
+// ahead into L2. Under memory contention (other tenants of a shared machine)
+// the hardware prefetchers alone fall behind: decode read 5-10% faster with
+// 4 KB into L1, and the second, farther stream into L2 added ~6% to that, as
+// it keeps more lines in flight than L1's few miss buffers hold.
+#pragma once
+
+#include <immintrin.h>
+
+namespace suanli::cpu {
+namespace {
+
+constexpr int kPrefetchL1Bytes = 1024;
+constexpr int kPrefetchL2Bytes = 8192;
+
+// Prefetches the Bytes at p + distance, both distances divided by `rate` for a
+// stream that advances rate times slower than the weights' (the Q0 scales).
+template <int Bytes>
+inline __attribute__((always_inline)) void prefetch_ahead(const void* p, int rate = 1) {
+    const char* c = static_cast<const char*>(p);
+    #pragma GCC unroll 64
+    for (int l = 0; l < Bytes; l += 64) {
+        _mm_prefetch(c + kPrefetchL1Bytes / rate + l, _MM_HINT_T0);
+        _mm_prefetch(c + kPrefetchL2Bytes / rate + l, _MM_HINT_T1);
+    }
+}
+
+}  // namespace
+}  // namespace suanli::cpu
