@@ -352,6 +352,222 @@ void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* co
         });
 }
 
+// ---- K-quants from PackedKQuant: a group of 16 rows as two 8-lane halves ----
+//
+// The AVX-512 kernels' arithmetic lane by lane, with maddubs for vpdpbusd:
+// maddubs(unsigned quants, the column's 4 activation bytes broadcast) gives
+// each row 2 int16 pair sums (<= 2 * q_max * 127, no saturation); a chain of
+// them is summed in int16 only as far as it cannot overflow, then one madd
+// with the sub-block's scale (in both int16 halves of the row's lane) turns
+// it into s * dot in int32, so no vpmulld is needed. Every sum is exact and
+// the float steps are the scalar path's, so the bits are the scalar path's.
+
+// How many maddubs results of quants up to q_max fit one int16 sum.
+constexpr int int16_chain(int q_max) { return 32767 / (2 * q_max * 127); }
+static_assert(int16_chain(15) == 8 && int16_chain(31) == 4 && int16_chain(63) == 2);
+
+// Lane r: s_r * dot(row r's 4N quants in w, a[0..4N)), s_r in both halves of sdup's lane r.
+template <int N, int Chain>
+inline __attribute__((always_inline)) __m256i scaled_dot(const __m256i (&w)[N], const int8_t* a, __m256i sdup) {
+    static_assert(N % Chain == 0);
+    __m256i sum = _mm256_setzero_si256();
+    #pragma GCC unroll 8
+    for (int k0 = 0; k0 < N; k0 += Chain) {
+        __m256i pairs = _mm256_setzero_si256();
+        #pragma GCC unroll 8
+        for (int k = k0; k < k0 + Chain; ++k) {
+            int32_t g;
+            std::memcpy(&g, a + 4 * k, 4);
+            pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[k], _mm256_set1_epi32(g)));
+        }
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, sdup));
+    }
+    return sum;
+}
+
+// acc + ((d * da) * sum - (dmin * da) * off) in each lane: the scalar path's float steps.
+inline __m256 kquant_step(__m256 acc, __m256 d, __m256 dmin, float da, __m256i sum, __m256i off) {
+    const __m256 a = _mm256_set1_ps(da);
+    const __m256 scaled = _mm256_mul_ps(_mm256_mul_ps(d, a), _mm256_cvtepi32_ps(sum));
+    const __m256 offset = _mm256_mul_ps(_mm256_mul_ps(dmin, a), _mm256_cvtepi32_ps(off));
+    return _mm256_add_ps(acc, _mm256_sub_ps(scaled, offset));
+}
+
+template <int NC, int H>
+inline void zero(__m256 (&acc)[NC][H]) {
+    #pragma GCC unroll 4
+    for (int c = 0; c < NC; ++c)
+        #pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) acc[c][h] = _mm256_setzero_ps();
+}
+
+// Q4_K (Q5 false) and Q5_K, half h of each super-block: per sub-block j the
+// 8 quant vectors (low nibbles for even j, high for odd; Q5_K adds the fifth
+// bit j of its qh plane as 16), then per column one scaled_dot. Offsets: the
+// mins as int16 pairs (sub-blocks 2i, 2i + 1) madd the column's pair sums.
+template <bool Q5, int NC, int H>
+void packed_q4_k_times_cols(const unsigned char* p, int64_t nblocks, const BlockQ8K* cols, const int32_t* pair_sums,
+                            int64_t col_stride, int nr, float* out, int64_t ldo) {
+    constexpr int64_t kBytes = Q5 ? kPackedQ5KBytes : kPackedQ4KBytes;
+    constexpr int kTail = Q5 ? 2048 + 512 : 2048;  // where the scales start
+    constexpr int kChain = int16_chain(Q5 ? 31 : 15);
+    // Bytes 0..7 (row r's scale, r < 8) to both halves of dword r.
+    const __m256i dup_scale = _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1,  //
+                                               4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1);
+    const __m256i low = _mm256_set1_epi8(0x0f), sixteen = _mm256_set1_epi8(16);
+    __m256 acc[NC][H];
+    zero(acc);
+    for (int64_t b = 0; b < nblocks; ++b, p += kBytes) {
+        prefetch_ahead<kBytes>(p);
+        #pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) {
+            const auto half_vector = [&](int64_t at) {
+                return _mm256_load_si256(reinterpret_cast<const __m256i*>(p + at + 32 * h));
+            };
+            alignas(32) __m256i sdup[8];  // read per column from L1
+            #pragma GCC unroll 8
+            for (int j = 0; j < 8; ++j) {
+                int64_t s8;
+                std::memcpy(&s8, p + kTail + 16 * j + 8 * h, 8);
+                sdup[j] = _mm256_shuffle_epi8(_mm256_set1_epi64x(s8), dup_scale);
+            }
+            __m256i sum[NC];
+            #pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) sum[c] = _mm256_setzero_si256();
+            #pragma GCC unroll 1
+            for (int i = 0; i < 4; ++i) {
+                const __m128i plane_shift = _mm_cvtsi32_si128(2 * i);  // Q5_K: bits 2i, 2i + 1 to bits 0, 1
+                #pragma GCC unroll 2
+                for (int n = 0; n < 2; ++n) {
+                    __m256i w[8];
+                    #pragma GCC unroll 8
+                    for (int k = 0; k < 8; ++k) {
+                        const __m256i v = half_vector(64 * (8 * i + k));
+                        w[k] = _mm256_and_si256(n ? _mm256_srli_epi16(v, 4) : v, low);
+                        if constexpr (Q5) {
+                            const __m256i bits = _mm256_srl_epi16(half_vector(2048 + 64 * k), plane_shift);
+                            w[k] = _mm256_or_si256(w[k], _mm256_and_si256(_mm256_slli_epi16(bits, 4 - n), sixteen));
+                        }
+                    }
+                    const __m256i s = _mm256_load_si256(&sdup[2 * i + n]);
+                    #pragma GCC unroll 4
+                    for (int c = 0; c < NC; ++c)
+                        sum[c] = _mm256_add_epi32(
+                            sum[c], scaled_dot<8, kChain>(w, cols[c * col_stride + b].qs + 64 * i + 32 * n, s));
+                }
+            }
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(p + kTail + 256 + 16 * h)));
+            const __m256 dmin =
+                _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(p + kTail + 256 + 32 + 16 * h)));
+            #pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) {
+                const int32_t* ps = pair_sums + (c * col_stride + b) * 8;
+                __m256i off = _mm256_setzero_si256();
+                #pragma GCC unroll 4
+                for (int i = 0; i < 4; ++i) {
+                    const __m256i mins = _mm256_cvtepu8_epi16(
+                        _mm_load_si128(reinterpret_cast<const __m128i*>(p + kTail + 128 + 32 * i + 16 * h)));
+                    off = _mm256_add_epi32(off, _mm256_madd_epi16(mins, _mm256_set1_epi32(ps[i])));
+                }
+                acc[c][h] = kquant_step(acc[c][h], d, dmin, cols[c * col_stride + b].d, sum[c], off);
+            }
+        }
+    }
+    store_rows(acc, nr, out, ldo);
+}
+
+// Q6_K, half h of each super-block: per step (128-element half hb, 16-element
+// half e) and quarter q, sub-block 8 hb + 2 q + e from units l = 4 e + u:
+// ql vector 16 hb + 8 (q % 2) + l (low nibbles for q < 2, high ones after)
+// and qh vector 8 hb + l's bits 2q, 2q + 1 moved to bits 4-5. The offset is
+// 32 times the scales' dot with the column's sub-block sums (dmin = d).
+template <int NC, int H>
+void packed_q6_k_times_cols(const unsigned char* p, int64_t nblocks, const BlockQ8K* cols, const int32_t* pair_sums,
+                            int64_t col_stride, int nr, float* out, int64_t ldo) {
+    constexpr int kChain = int16_chain(63);
+    // Word 0 (even) or word 1 (odd) of each dword to both halves of it.
+    const __m256i dup_even = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,  //
+                                              0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+    const __m256i dup_odd = _mm256_add_epi8(dup_even, _mm256_set1_epi8(2));
+    const __m256i low = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
+    __m256 acc[NC][H];
+    zero(acc);
+    for (int64_t b = 0; b < nblocks; ++b, p += kPackedQ6KBytes) {
+        prefetch_ahead<kPackedQ6KBytes>(p);
+        #pragma GCC unroll 2
+        for (int h = 0; h < H; ++h) {
+            const auto half_vector = [&](int64_t at) {
+                return _mm256_load_si256(reinterpret_cast<const __m256i*>(p + at + 32 * h));
+            };
+            // Scale pairs as int16 (sub-blocks 2i, 2i + 1 in row r's dword), for the offset.
+            const auto scale_pair = [&](int i) {
+                return _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 3072 + 32 * i + 16 * h)));
+            };
+            alignas(32) __m256i sdup[16];  // read per column from L1
+            #pragma GCC unroll 8
+            for (int i = 0; i < 8; ++i) {
+                const __m256i pair = scale_pair(i);
+                sdup[2 * i] = _mm256_shuffle_epi8(pair, dup_even);
+                sdup[2 * i + 1] = _mm256_shuffle_epi8(pair, dup_odd);
+            }
+            __m256i sum[NC];
+            #pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) sum[c] = _mm256_setzero_si256();
+            #pragma GCC unroll 1
+            for (int step = 0; step < 4; ++step) {
+                const int hb = step / 2, e = step % 2;
+                #pragma GCC unroll 4
+                for (int q = 0; q < 4; ++q) {
+                    __m256i w[4];
+                    #pragma GCC unroll 4
+                    for (int u = 0; u < 4; ++u) {
+                        const int l = 4 * e + u;
+                        const __m256i v = half_vector(64 * (16 * hb + 8 * (q % 2) + l));
+                        const __m256i qh = half_vector(2048 + 64 * (8 * hb + l));
+                        const __m256i high = q == 0 ? _mm256_slli_epi16(qh, 4)
+                                             : q == 1 ? _mm256_slli_epi16(qh, 2)
+                                             : q == 2 ? qh
+                                                      : _mm256_srli_epi16(qh, 2);
+                        w[u] = _mm256_or_si256(_mm256_and_si256(q < 2 ? v : _mm256_srli_epi16(v, 4), low),
+                                               _mm256_and_si256(high, bits45));
+                    }
+                    const __m256i s = _mm256_load_si256(&sdup[8 * hb + 2 * q + e]);
+                    #pragma GCC unroll 4
+                    for (int c = 0; c < NC; ++c)
+                        sum[c] = _mm256_add_epi32(
+                            sum[c], scaled_dot<4, kChain>(w, cols[c * col_stride + b].qs + 128 * hb + 16 * e + 32 * q, s));
+                }
+            }
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 3072 + 256 + 16 * h)));
+            #pragma GCC unroll 4
+            for (int c = 0; c < NC; ++c) {
+                const int32_t* ps = pair_sums + (c * col_stride + b) * 8;
+                __m256i off = _mm256_setzero_si256();
+                #pragma GCC unroll 8
+                for (int i = 0; i < 8; ++i) off = _mm256_add_epi32(off, _mm256_madd_epi16(scale_pair(i), _mm256_set1_epi32(ps[i])));
+                acc[c][h] = kquant_step(acc[c][h], d, d, cols[c * col_stride + b].d, sum[c], _mm256_slli_epi32(off, 5));
+            }
+        }
+    }
+    store_rows(acc, nr, out, ldo);
+}
+
+template <int Type>  // KQuantWeight
+void gemm_packed_kquant(const PackedKQuant& w, int64_t group, int nr, const BlockQ8K* cols, const int32_t* pair_sums,
+                        int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
+    constexpr bool Q6 = Type == kWQ6_K, Q5 = Type == kWQ5_K;
+    const unsigned char* p =
+        w.data + group * w.nblocks * (Q6 ? kPackedQ6KBytes : Q5 ? kPackedQ5KBytes : kPackedQ4KBytes);
+    for (int64_t c0 = 0; c0 < ncols; c0 += kColTile)
+        with_tile(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), nr, [&](auto nc, auto h) {
+            constexpr int NC = decltype(nc)::value, H = decltype(h)::value;
+            const BlockQ8K* cc = cols + c0 * col_stride;
+            const int32_t* ps = pair_sums + c0 * col_stride * 8;
+            if constexpr (Q6) packed_q6_k_times_cols<NC, H>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
+            else packed_q4_k_times_cols<Q5, NC, H>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
+        });
+}
+
 // K-quants, per super-block: the weights unpacked once (kquant_unpack.h), the
 // per-16 scales widened to int16 lanes; then per column maddubs (q unsigned,
 // activations signed; pairs <= 2 * 63 * 127, no saturation) and madd with the
@@ -620,7 +836,7 @@ const Kernels kAvx2 = {
     attention_rows_avx2,
     nullptr,  // quantize_act
     nullptr,  // quantize_act_k
-    {},       // gemm_packed_kquant
+    {gemm_packed_kquant<kWQ4_K>, gemm_packed_kquant<kWQ5_K>, gemm_packed_kquant<kWQ6_K>},
     silu_avx2,
     transpose16_avx2,
 };
