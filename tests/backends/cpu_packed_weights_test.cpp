@@ -5,6 +5,7 @@
 // memory are refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -67,8 +68,9 @@ sl_tensor matrix_at(sl_dtype dtype, uint64_t addr) {
 // host memory holding `weights`), or when it is 0 a fresh unprepared wrap of
 // a copy of them (requantizing decoded values would not give the same bytes).
 // A graph of its own on a new device (buffers and packed copies are the backend's, not a device's).
+// B is `b_values` when given, else random.
 std::vector<float> multiply(int threads, sl_dtype dtype, const std::vector<std::byte>& weights, uint64_t weights_addr,
-                            int64_t N) {
+                            int64_t N, const std::vector<float>* b_values = nullptr) {
     const int64_t K = g_k;
     GraphHarness h(cpu_backend(), threads);
     const std::vector<std::byte> copy = weights;
@@ -79,7 +81,8 @@ std::vector<float> multiply(int threads, sl_dtype dtype, const std::vector<std::
     }
     const int a = h.leaf(dtype, {K, M, 1, 1}, std::vector<float>(static_cast<size_t>(K * M)));
     h[a].addr = weights_addr;
-    const int b = h.leaf(SL_DTYPE_F32, {K, N, 1, 1}, random_floats(static_cast<size_t>(K * N), 9));
+    const int b =
+        h.leaf(SL_DTYPE_F32, {K, N, 1, 1}, b_values ? *b_values : random_floats(static_cast<size_t>(K * N), 9));
     const int out = h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a, b});
     EXPECT_EQ(h.run(), SL_OK) << h.error();
     return h.values(out);
@@ -103,10 +106,11 @@ TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
     for (Isa isa : kIsas) {
         if (!cpu::force_isa(isa)) continue;
         for (int threads : {1, 2, 3})
-            for (int64_t N : {1, 5, 13}) {
+            for (int64_t N : {1, 3, 6, 13}) {  // with 4-column tiles (AVX2): 1, 3, 4 + 2, 3 * 4 + 1
                 const std::string what = cat(cpu::isa_name(isa), ", ", threads, " threads, N=", N);
                 // The K-quant packed kernels keep the scalar path's float steps; the others the unpacked kernel's.
-                if (k_quant(dtype) && cpu::kernels_for(isa).gemm_packed_kquant[0]) cpu::force_isa(Isa::Scalar);
+                if (k_quant(dtype) && cpu::kernels_for(isa).gemm_packed_kquant[cpu::kquant_weight(dtype)])
+                    cpu::force_isa(Isa::Scalar);
                 const std::vector<float> want = multiply(threads, dtype, weights, 0, N);
                 cpu::force_isa(isa);
                 GraphHarness h(cpu_backend(), threads);
@@ -134,7 +138,8 @@ TEST_P(CpuPackedWeights, ProductsOfOneInputKeepTheirBitsAndTheirOrder) {
         for (int threads : {1, 2})
             for (int64_t N : {1, 5}) {
                 const std::string what = cat(cpu::isa_name(isa), ", ", threads, " threads, N=", N);
-                if (k_quant(dtype) && cpu::kernels_for(isa).gemm_packed_kquant[0]) cpu::force_isa(Isa::Scalar);
+                if (k_quant(dtype) && cpu::kernels_for(isa).gemm_packed_kquant[cpu::kquant_weight(dtype)])
+                    cpu::force_isa(Isa::Scalar);
                 std::vector<float> want[3];
                 for (int i = 0; i < 3; ++i) want[i] = multiply(threads, dtype, weights[i], 0, N);
                 cpu::force_isa(isa);
@@ -229,6 +234,60 @@ TEST_P(CpuPackedWeights, PackingCanBeTurnedOff) {
         ASSERT_EQ(prepared, SL_OK) << h.error();
         host = second;  // read in place: the new bytes count
         EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, w.base(), 3), multiply(2, dtype, second, 0, 3)));
+    }
+    if (!paths) GTEST_SKIP() << "no path with packed kernels here";
+}
+
+// `dtype` weights with every quant at its largest magnitude: Q4_0 15, Q8_0 -128,
+// Q4_K/Q5_K 15/31 with 6-bit scales and mins of 63, Q6_K 63 with scales of
+// -128 (d and dmin as quantized, so the results stay finite).
+std::vector<std::byte> largest_quants(sl_dtype dtype) {
+    std::vector<std::byte> w = quantized(dtype, 7);
+    const size_t bytes = traits(static_cast<DType>(dtype)).block_bytes;
+    for (size_t at = 0; at < w.size(); at += bytes) {
+        std::byte* p = &w[at];
+        switch (dtype) {
+            case SL_DTYPE_Q4_0: std::memset(p + 2, 0xff, 16); break;
+            case SL_DTYPE_Q8_0: std::memset(p + 2, 0x80, 32); break;
+            case SL_DTYPE_Q4_K: std::memset(p + 4, 0xff, 140); break;  // scales, mins, quants
+            case SL_DTYPE_Q5_K: std::memset(p + 4, 0xff, 172); break;  // and the fifth bits
+            case SL_DTYPE_Q6_K:
+                std::memset(p, 0xff, 192);        // ql, qh
+                std::memset(p + 192, 0x80, 16);  // scales
+                break;
+            default: ADD_FAILURE() << "not a packed type";
+        }
+    }
+    return w;
+}
+
+// The largest quants times columns of +1 and -1 (activation quants of +127
+// and -127): the AVX2 kernels add maddubs pairs in int16 before widening,
+// and these are the sums that come closest to its bounds; they must not wrap.
+TEST_P(CpuPackedWeights, LargestQuantsKeepTheirBits) {
+    const sl_dtype dtype = GetParam();
+    const std::vector<std::byte> weights = largest_quants(dtype);
+    constexpr int64_t N = 3;
+    std::vector<float> b = random_floats(static_cast<size_t>(g_k * N), 9);  // column 2 stays random
+    std::fill(b.begin(), b.begin() + g_k, 1.0f);
+    std::fill(b.begin() + g_k, b.begin() + 2 * g_k, -1.0f);
+    int paths = 0;
+    for (Isa isa : kIsas) {
+        if (!cpu::isa_supported(isa) || !has_packed_kernel(isa, dtype)) continue;
+        ++paths;
+        SCOPED_TRACE(cpu::isa_name(isa));
+        cpu::force_isa(k_quant(dtype) ? Isa::Scalar : isa);
+        const std::vector<float> want = multiply(1, dtype, weights, 0, N, &b);
+        ASSERT_NE(want[0], 0.0f);
+        cpu::force_isa(isa);
+        GraphHarness h(cpu_backend(), 1);
+        Wrapped w(h, weights);
+        const sl_tensor t = matrix_at(dtype, w.base());
+        ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+        const std::vector<float> got = multiply(1, dtype, weights, w.base(), N, &b);
+        size_t bad = 0;
+        while (bad < got.size() && got[bad] == want[bad]) ++bad;
+        EXPECT_TRUE(bitwise_equal(got, want)) << "at " << bad << ": " << got[bad] << " vs " << want[bad];
     }
     if (!paths) GTEST_SKIP() << "no path with packed kernels here";
 }
