@@ -12,6 +12,7 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/x86/kquant_unpack.h"
 #include "backends/cpu/x86/prefetch.h"
+#include "backends/cpu/x86/with_count.h"
 
 namespace suanli::cpu {
 namespace {
@@ -40,14 +41,6 @@ inline __m256i first_lanes(int64_t n) {
 inline __m256 lanes_of_bits(int bits) {
     const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), bit), bit));
-}
-
-// f(std::integral_constant<int, n>) for n = 1..Max.
-template <int Max, class F>
-inline void with_count(int n, F&& f) {
-    if constexpr (Max > 1)
-        if (n < Max) return with_count<Max - 1>(n, f);
-    f(std::integral_constant<int, Max>{});
 }
 
 inline __m256 load8_f32(const unsigned char* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
@@ -132,45 +125,6 @@ inline __m256i block_q4_0(const unsigned char* p, float* d) {
     const __m128i m = _mm_set1_epi8(0x0f);
     const __m256i x = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
     return _mm256_sub_epi8(x, _mm256_set1_epi8(8));
-}
-
-// Per block: |w| (unsigned) times b with w's sign (signed) with maddubs, pairs
-// summed to int32 with madd, then scaled in float: exact integer dots.
-template <int NC, int Bytes, __m256i (*Block)(const unsigned char*, float*)>
-void dot_quant_nc(const unsigned char* w, const BlockQ8A* const* cols, int64_t nblocks, float* out) {
-    __m256 acc[NC];
-    #pragma GCC unroll 8
-    for (int c = 0; c < NC; ++c) acc[c] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t i = 0; i < nblocks; ++i, w += Bytes) {
-        float d;
-        const __m256i q = Block(w, &d);
-        const __m256i aq = _mm256_sign_epi8(q, q);
-        #pragma GCC unroll 8
-        for (int c = 0; c < NC; ++c) {
-            const BlockQ8A& b = cols[c][i];
-            const __m256i bq = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)), q);
-            const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, bq), ones);
-            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * b.d), _mm256_cvtepi32_ps(dot), acc[c]);
-        }
-    }
-    #pragma GCC unroll 8
-    for (int c = 0; c < NC; ++c) out[c] = hsum(acc[c]);
-}
-
-template <int Bytes, __m256i (*Block)(const unsigned char*, float*)>
-void dot_quant(const void* wv, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out) {
-    const auto* w = static_cast<const unsigned char*>(wv);
-    switch (nc) {
-        case 1: return dot_quant_nc<1, Bytes, Block>(w, cols, nblocks, out);
-        case 2: return dot_quant_nc<2, Bytes, Block>(w, cols, nblocks, out);
-        case 3: return dot_quant_nc<3, Bytes, Block>(w, cols, nblocks, out);
-        case 4: return dot_quant_nc<4, Bytes, Block>(w, cols, nblocks, out);
-        case 5: return dot_quant_nc<5, Bytes, Block>(w, cols, nblocks, out);
-        case 6: return dot_quant_nc<6, Bytes, Block>(w, cols, nblocks, out);
-        case 7: return dot_quant_nc<7, Bytes, Block>(w, cols, nblocks, out);
-        default: return dot_quant_nc<8, Bytes, Block>(w, cols, nblocks, out);
-    }
 }
 
 // ---- Q8_0/Q4_0 gemm: a group of 16 rows as two 8-lane halves (rows 0-7, 8-15) ----
@@ -262,6 +216,13 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
             rows_times_cols<decltype(nc)::value, decltype(h)::value, Bytes, Block>(
                 rows, nr, nblocks, cols + c0 * col_stride, col_stride, out + c0 * ldo, ldo);
         });
+}
+
+// One weight row, columns anywhere (dot_q8_0/dot_q4_0): the gemm kernel one
+// column at a time, so the same bits.
+template <int Bytes, __m256i (*Block)(const unsigned char*, float*)>
+void dot_quant(const void* w, const BlockQ8A* const* cols, int nc, int64_t nblocks, float* out) {
+    for (int c = 0; c < nc; ++c) gemm_q0<Bytes, Block>(w, 0, 1, cols[c], nblocks, 1, nblocks, out + c, 1);
 }
 
 // The same products from weights repacked at load time (PackedQ0), each
