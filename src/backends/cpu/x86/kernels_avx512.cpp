@@ -13,6 +13,7 @@
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/x86/kquant_unpack.h"
 #include "backends/cpu/x86/prefetch.h"
+#include "backends/cpu/x86/with_count.h"
 
 namespace suanli::cpu {
 namespace {
@@ -79,13 +80,6 @@ void dot_float(const void* wv, const float* const* cols, int nc, int64_t K, floa
 
 constexpr int kColTile = 8;  // columns per pass over the packed rows (8 weight + kColTile accumulator zmm)
 
-// f(std::integral_constant<int, n>) for n = 1..Max.
-template <int Max, class F>
-inline void with_cols(int n, F&& f) {
-    if constexpr (Max > 1)
-        if (n < Max) return with_cols<Max - 1>(n, f);
-    f(std::integral_constant<int, Max>{});
-}
 static_assert(kMaxQuantRows == 16);
 
 // Float weights, a tile of up to kMaxFloatRows rows by kMaxFloatCols columns:
@@ -156,8 +150,8 @@ void gemm_float_tile(const void* const* rows, const float* const* cols, int64_t 
 template <int Size, __m512 (*Load)(const unsigned char*), __m512 (*MLoad)(const unsigned char*, __mmask16)>
 void gemm_float(const void* const* rows, int nr, const float* const* cols, int nc, int64_t K, float* out) {
     static_assert(kMaxFloatRows == 4 && kMaxFloatCols == 4);
-    with_cols<4>(nr, [&](auto r) {
-        with_cols<4>(nc, [&](auto c) {
+    with_count<4>(nr, [&](auto r) {
+        with_count<4>(nc, [&](auto c) {
             gemm_float_tile<decltype(r)::value, decltype(c)::value, Size, Load, MLoad>(rows, cols, K, out);
         });
     });
@@ -313,7 +307,7 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
             pack_block<Q4>(rows, b * Bytes, p);
             return p;
         };
-        return with_cols<kColTile>(static_cast<int>(ncols), [&](auto nc) {
+        return with_count<kColTile>(static_cast<int>(ncols), [&](auto nc) {
             packed_times_cols<decltype(nc)::value>(pack, nblocks, cols, col_stride, nr, out, ldo);
         });
     }
@@ -324,7 +318,7 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTile) {
         const BlockQ8A* cc = cols + c0 * col_stride;
         float* o = out + c0 * ldo;
-        with_cols<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
+        with_count<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
             packed_times_cols<decltype(nc)::value>(buffer, nblocks, cc, col_stride, nr, o, ldo);
         });
     }
@@ -388,7 +382,7 @@ void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* co
     const unsigned char* q = w.quants + group * w.nblocks * w.quant_bytes;
     const uint16_t* s = w.scales + group * w.nblocks * 16;
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTile) {
-        with_cols<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
+        with_count<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
             packed_q0_times_cols<Q4, decltype(nc)::value>(q, s, w.nblocks, cols + c0 * col_stride,
                                                          col_sums + c0 * col_stride, col_stride, nr, out + c0 * ldo, ldo);
         });
@@ -578,7 +572,7 @@ void gemm_packed_kquant(const PackedKQuant& w, int64_t group, int nr, const Bloc
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTileK4) {
         const BlockQ8K* cc = cols + c0 * col_stride;
         const int32_t* ps = pair_sums + c0 * col_stride * 8;
-        with_cols<kColTileK4>(static_cast<int>(std::min<int64_t>(kColTileK4, ncols - c0)), [&](auto nc) {
+        with_count<kColTileK4>(static_cast<int>(std::min<int64_t>(kColTileK4, ncols - c0)), [&](auto nc) {
             constexpr int n = decltype(nc)::value;
             if constexpr (Q6) packed_q6_k_times_cols<n>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
             else packed_q4_k_times_cols<n, Q5>(p, w.nblocks, cc, ps, col_stride, nr, out + c0 * ldo, ldo);
@@ -873,7 +867,7 @@ void transpose16_avx512(const float* rows, int64_t row_stride, int n, int64_t D,
 
 void attention_rows_avx512(const AttentionRows& a) {
     static_assert(kMaxAttentionHeads == 8);
-    with_cols<8>(a.n, [&](auto h) { attention_rows_h<decltype(h)::value>(a); });
+    with_count<8>(a.n, [&](auto h) { attention_rows_h<decltype(h)::value>(a); });
 }
 
 const Kernels kAvx512 = {
