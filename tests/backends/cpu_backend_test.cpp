@@ -4,6 +4,8 @@
 // the same bits for 1, 2 and 3 threads.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -11,6 +13,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
@@ -455,6 +458,28 @@ TEST(CpuThreadPool, EveryChunkRunsOnceOverManyJobs) {
         for (int64_t i = b; i < e; ++i) ++seen[static_cast<size_t>(i)];
     });
     for (int v : seen) ASSERT_EQ(v, 1);
+}
+
+// parallel_for_balanced: every item exactly once, in pieces of at most `grain`, also when
+// one piece is slow and the other threads take over the rest of its range.
+TEST(CpuThreadPool, BalancedRangesCoverEveryItemOnce) {
+    for (int threads : {1, 2, 3}) {
+        cpu::ThreadPool pool(threads);
+        for (int64_t count : {1, 2, 3, 7, 64, 1000})
+            for (int64_t grain : {1, 3, 16})
+                for (int64_t min_items : {1, 10}) {
+                    std::vector<std::atomic<int>> seen(static_cast<size_t>(count));
+                    std::atomic<bool> too_big{false};
+                    pool.parallel_for_balanced(count, min_items, grain, [&](int64_t b, int64_t e) {
+                        if (e - b > grain || b >= e) too_big = true;
+                        if (b == 0) std::this_thread::sleep_for(std::chrono::milliseconds(count == 1000 ? 5 : 0));
+                        for (int64_t i = b; i < e; ++i) ++seen[static_cast<size_t>(i)];
+                    });
+                    EXPECT_FALSE(too_big) << threads << " threads, count " << count << ", grain " << grain;
+                    for (int64_t i = 0; i < count; ++i)
+                        ASSERT_EQ(seen[static_cast<size_t>(i)], 1) << threads << " threads, count " << count << ", item " << i;
+                }
+    }
 }
 
 TEST(CpuThreadPool, RethrowsAndSurvivesImmediateShutdown) {

@@ -137,7 +137,8 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
     int64_t total = 0, begin[kMaxFused + 1] = {};
     for (size_t j = 0; j < count; ++j) begin[j + 1] = total += run[j].packed->groups() * mats;
     const int64_t min_groups = std::max<int64_t>(1, kMinMatMulWorkPerThread / std::max<int64_t>(K * N, 1) / kMaxQuantRows);
-    ctx.pool.parallel_for(total, min_groups, [&](int64_t first, int64_t last) {
+    // Group by group, so that the threads end together (parallel_for_balanced).
+    ctx.pool.parallel_for_balanced(total, min_groups, 1, [&](int64_t first, int64_t last) {
         size_t j = 0;
         for (int64_t u = first; u < last; ++u) {
             while (u >= begin[j + 1]) ++j;

@@ -21,7 +21,8 @@ constexpr int kSpins = 1 << 14;
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::clamp(n_threads, 1, 1024)) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(std::clamp(n_threads, 1, 1024)), ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))) {
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
     for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
@@ -64,6 +65,42 @@ void ThreadPool::dispatch(int64_t n_chunks, Thunk thunk, void* ctx) {
     if (error_) {
         std::exception_ptr e = std::exchange(error_, nullptr);
         std::rethrow_exception(e);
+    }
+}
+
+bool ThreadPool::claim(int r, int64_t grain, int64_t& begin, int64_t& end) {
+    uint64_t s = ranges_[r].load(std::memory_order_relaxed);
+    for (;;) {
+        const int64_t next = static_cast<int64_t>(s >> 32), last = static_cast<int64_t>(s & 0xffffffffu);
+        if (next >= last) return false;
+        const int64_t take = std::min(grain, last - next);
+        if (ranges_[r].compare_exchange_weak(s, pack(next + take, last), std::memory_order_relaxed)) {
+            begin = next, end = next + take;
+            return true;
+        }
+    }
+}
+
+bool ThreadPool::steal(int r, int parts) {
+    for (;;) {
+        int victim = -1;
+        int64_t most = 0;
+        uint64_t seen = 0;
+        for (int v = 0; v < parts; ++v) {
+            if (v == r) continue;
+            const uint64_t s = ranges_[v].load(std::memory_order_relaxed);
+            const int64_t left = static_cast<int64_t>(s & 0xffffffffu) - static_cast<int64_t>(s >> 32);
+            if (left > most) most = left, victim = v, seen = s;
+        }
+        if (victim < 0) return false;
+        // The victim keeps the front half (at least one item, which it may be taking right now).
+        const int64_t next = static_cast<int64_t>(seen >> 32), last = static_cast<int64_t>(seen & 0xffffffffu);
+        const int64_t split = next + (most + 1) / 2;
+        if (split >= last) return false;
+        if (ranges_[victim].compare_exchange_strong(seen, pack(next, split), std::memory_order_relaxed)) {
+            ranges_[r].store(pack(split, last), std::memory_order_relaxed);
+            return true;
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -54,8 +55,45 @@ public:
         run_chunks(parts, [&](int64_t p) { fn(count * p / parts, count * (p + 1) / parts); });
     }
 
+    // Calls fn(begin, end) over [0, count) in pieces of at most `grain` items, spread over
+    // up to one range per thread of at least `min_items`. Each thread walks its range in
+    // order; one that runs out takes the back half of what is left of the fullest other
+    // range. So a thread reads one run of memory plus short stolen tails, and the threads
+    // finish within about a piece of each other, where fixed chunks leave one waiting
+    // for the other's last chunk.
+    template <class Fn>
+    void parallel_for_balanced(int64_t count, int64_t min_items, int64_t grain, Fn&& fn) {
+        if (count <= 0) return;
+        grain = std::max<int64_t>(grain, 1);
+        if (count >= (int64_t{1} << 32)) {  // beyond what a range holds: plain chunks
+            return parallel_for(count, min_items, [&](int64_t first, int64_t last) {
+                for (int64_t b = first; b < last; b += grain) fn(b, std::min(last, b + grain));
+            });
+        }
+        const int parts = static_cast<int>(std::clamp<int64_t>(count / std::max<int64_t>(min_items, 1), 1, n_threads_));
+        if (parts == 1) {
+            for (int64_t b = 0; b < count; b += grain) fn(b, std::min(count, b + grain));
+            return;
+        }
+        for (int p = 0; p < parts; ++p) ranges_[p].store(pack(count * p / parts, count * (p + 1) / parts));
+        run_chunks(parts, [&](int64_t own) {
+            const int r = static_cast<int>(own);
+            for (int64_t begin, end;;) {
+                if (claim(r, grain, begin, end)) fn(begin, end);
+                else if (!steal(r, parts)) return;
+            }
+        });
+    }
+
 private:
     static constexpr int64_t kChunksPerThread = 2;
+    // A range [next, end) of parallel_for_balanced, both below 2^32, in one word.
+    struct alignas(64) Range : std::atomic<uint64_t> {};
+    static uint64_t pack(int64_t next, int64_t end) { return uint64_t(next) << 32 | uint64_t(end); }
+    // Takes up to `grain` items from the front of range r.
+    bool claim(int r, int64_t grain, int64_t& begin, int64_t& end);
+    // Moves the back half of the fullest other range into range r (false: nothing left).
+    bool steal(int r, int parts);
     using Thunk = void (*)(void*, int64_t);
     void dispatch(int64_t n_chunks, Thunk thunk, void* ctx);
     void worker();
@@ -75,6 +113,7 @@ private:
     std::atomic<uint64_t> state_{kClosed};
     std::atomic<int64_t> next_chunk_{0};
     std::atomic<bool> stop_{false};
+    std::unique_ptr<Range[]> ranges_;
     Thunk thunk_ = nullptr;
     void* ctx_ = nullptr;
     int64_t n_chunks_ = 0;
