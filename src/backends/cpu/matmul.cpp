@@ -86,7 +86,7 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const auto gemm = a.dtype == SL_DTYPE_Q8_0 ? kern.gemm_q8_0 : a.dtype == SL_DTYPE_Q4_0 ? kern.gemm_q4_0 : nullptr;
     if (gemm) {
         // Up to kMaxQuantRows rows of one matrix against all N of its columns per call.
-        ctx.pool.parallel_for(total_rows, min_rows, [&](int64_t first, int64_t last) {
+        ctx.pool.parallel_for_balanced(total_rows, min_rows, kMaxQuantRows, [&](int64_t first, int64_t last) {
             for (int64_t r = first; r < last;) {
                 const int64_t m = r % M, i2 = (r / M) % B2, i3 = r / (M * B2);
                 const int nr = static_cast<int>(std::min<int64_t>({kMaxQuantRows, last - r, M - m}));
@@ -100,7 +100,8 @@ void run_mul_mat(Context& ctx, const Node& n) {
     const auto gemm_float = quantized ? nullptr : kern.gemm_float[fw];
     // Columns per weight-row pass.
     const int64_t tile = quantized ? kMaxQuantCols : gemm_float ? kMaxFloatCols : kMaxCols;
-    ctx.pool.parallel_for(total_rows, min_rows, [&](int64_t first, int64_t last) {
+    // Balanced ranges (thread_pool.h), kRowBlock rows at a time: the threads end together.
+    ctx.pool.parallel_for_balanced(total_rows, min_rows, kRowBlock, [&](int64_t first, int64_t last) {
         for (int64_t r0 = first; r0 < last; r0 += kRowBlock) {
             const int64_t r1 = std::min(last, r0 + kRowBlock);
             for (int64_t c0 = 0; c0 < N; c0 += tile) {
