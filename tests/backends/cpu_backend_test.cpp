@@ -293,6 +293,8 @@ TEST(CpuOps, AttentionF32AndF16KvWithGqaMaskAndEmptyRow) {
         const std::string name = kv == SL_DTYPE_F16 ? "F16" : "F32";
         expect_matches_reference(attention(kv, 64, 8, 2, 5, 150, true), 1e-8, "prompt attention kv " + name);
         expect_matches_reference(attention(kv, 32, 4, 4, 1, 70, false), 1e-8, "decode attention kv " + name);
+        // TinyLlama's heads: 8 query heads per KV head, keys staged inside each head's unit.
+        expect_matches_reference(attention(kv, 64, 32, 4, 1, 150, false), 1e-8, "decode attention GQA 8 kv " + name);
         // D not a multiple of 8 (a masked tail on every vector path), 3 query heads per KV head.
         expect_matches_reference(attention(kv, 36, 6, 2, 3, 75, false), 1e-8, "attention D 36 kv " + name);
     }

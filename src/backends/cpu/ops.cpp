@@ -195,10 +195,48 @@ void run_rope(Context& ctx, const Node& n) {
 // Flash-attention style: for each (query t, head h) one pass over the keys in
 // blocks, with a running maximum and sum (online softmax), so no score matrix
 // is stored. Keys masked with -inf are not read.
-// ATTENTION through the path's row kernel: the keys transposed once per call
-// (so that a row's scores are 16 keys per FMA), the values as dense F32 rows
-// unless they already are, then one kernel call per query position and group
-// of query heads that share a KV head (they share every key and value load).
+// ATTENTION through the path's row kernel: the keys transposed (so that a row's
+// scores are 16 keys per FMA), the values as dense F32 rows unless they already
+// are, then one kernel call per query position and group of query heads that
+// share a KV head (they share every key and value load).
+namespace {
+
+// What run_attention_rows reads of K and V, and how.
+struct AttentionInputs {
+    const sl_tensor& k;
+    const sl_tensor& v;
+    int64_t D, S, Sp;  // Sp: S rounded up to whole blocks of 16 keys
+    bool k_strided;    // F32 keys go to the path's transpose16 as they are
+    bool v_direct;     // F32 values are read in place
+};
+
+// Keys j0..j0+nj-1 (nj <= 16) of KV head g into kt (row d at kt + d * Sp), and unless
+// V is read in place their values as F32 rows at vf + j * D. tmp: 16 * D floats.
+void stage_key_block(const Kernels& kern, const AttentionInputs& in, int64_t g, int64_t j0, int64_t nj, float* kt,
+                     float* vf, float* tmp) {
+    const int64_t D = in.D;
+    if (!in.v_direct) {
+        for (int64_t j = j0; j < j0 + nj; ++j) {
+            float* dst = vf + j * D;
+            const float* p = load_row(in.v, g, j, 0, dst);
+            if (p != dst) std::memcpy(dst, p, sizeof(float) * static_cast<size_t>(D));
+        }
+    }
+    if (in.k_strided) {
+        kern.transpose16(reinterpret_cast<const float*>(row_ptr(in.k, g, j0, 0)), in.k.nb[2] / 4, static_cast<int>(nj), D,
+                         kt + j0, in.Sp);
+        return;
+    }
+    const float* rows[16];
+    for (int64_t i = 0; i < nj; ++i) rows[i] = load_row(in.k, g, j0 + i, 0, tmp + i * D);
+    for (int64_t d = 0; d < D; ++d) {
+        float* line = kt + d * in.Sp + j0;
+        for (int64_t i = 0; i < nj; ++i) line[i] = rows[i][d];
+    }
+}
+
+}  // namespace
+
 void run_attention_rows(Context& ctx, const Node& n) {
     const sl_tensor& q = n.in(0);
     const sl_tensor& k = n.in(1);
@@ -206,51 +244,54 @@ void run_attention_rows(Context& ctx, const Node& n) {
     const sl_tensor* mask = n.src[3];
     const int64_t D = q.ne[0], Hq = q.ne[1], T = q.ne[2], Hkv = k.ne[1], S = k.ne[2];
     const int64_t group = Hq / Hkv, Sp = (S + 15) / 16 * 16;
-    const bool v_direct = v.dtype == SL_DTYPE_F32 && dense_rows(v) && v.addr % 4 == 0 && v.nb[1] % 4 == 0 &&
-                          v.nb[2] % 4 == 0;
-    const size_t kt_elems = static_cast<size_t>(Hkv * D * Sp), v_elems = v_direct ? 0 : static_cast<size_t>(Hkv * S * D);
-    auto* kt = reinterpret_cast<float*>(ctx.scratch_bytes(sizeof(float) * (kt_elems + v_elems)));
-    float* vf = kt + kt_elems;
-    // Blocks of 16 keys, so that each transposed row is written 16 floats (a cache line) at a time.
-    const int64_t key_blocks = Sp / 16;
-    // F32 keys a whole number of floats apart (an index of 16 rows fits int32) go to the
-    // path's transpose16 as they are.
-    const bool k_strided = ctx.kernels.transpose16 && k.dtype == SL_DTYPE_F32 && k.nb[0] == 4 && k.addr % 4 == 0 &&
-                           k.nb[1] % 4 == 0 && k.nb[2] % 4 == 0 && k.nb[2] / 4 * 15 < (int64_t{1} << 31);
-    ctx.pool.parallel_for(Hkv * key_blocks, std::max<int64_t>(1, min_rows(D) / 16), [&](int64_t first, int64_t last) {
-        std::vector<float> tmp(k_strided ? 0 : static_cast<size_t>(16 * D));
-        const float* rows[16];
-        for (int64_t u = first; u < last; ++u) {
-            const int64_t g = u / key_blocks, j0 = u % key_blocks * 16, nj = std::min<int64_t>(16, S - j0);
-            if (!v_direct) {
-                for (int64_t j = j0; j < j0 + nj; ++j) {
-                    float* dst = vf + (g * S + j) * D;
-                    const float* p = load_row(v, g, j, 0, dst);
-                    if (p != dst) std::memcpy(dst, p, sizeof(float) * static_cast<size_t>(D));
-                }
-            }
-            if (k_strided) {
-                ctx.kernels.transpose16(reinterpret_cast<const float*>(row_ptr(k, g, j0, 0)), k.nb[2] / 4,
-                                        static_cast<int>(nj), D, kt + g * D * Sp + j0, Sp);
-                continue;
-            }
-            for (int64_t i = 0; i < nj; ++i) rows[i] = load_row(k, g, j0 + i, 0, tmp.data() + i * D);
-            for (int64_t d = 0; d < D; ++d) {
-                float* line = kt + (g * D + d) * Sp + j0;
-                for (int64_t i = 0; i < nj; ++i) line[i] = rows[i][d];
-            }
-        }
-    });
+    const AttentionInputs in{
+        k, v, D, S, Sp,
+        // An index of 16 rows must fit int32.
+        ctx.kernels.transpose16 && k.dtype == SL_DTYPE_F32 && k.nb[0] == 4 && k.addr % 4 == 0 && k.nb[1] % 4 == 0 &&
+            k.nb[2] % 4 == 0 && k.nb[2] / 4 * 15 < (int64_t{1} << 31),
+        v.dtype == SL_DTYPE_F32 && dense_rows(v) && v.addr % 4 == 0 && v.nb[1] % 4 == 0 && v.nb[2] % 4 == 0};
     // Units of up to kMaxAttentionHeads query heads that share a KV head, at one position.
-    const float scale = n.param_f32(0);
     const int64_t per_unit = std::min<int64_t>(group, kMaxAttentionHeads);
     const int64_t units_per_kv = (group + per_unit - 1) / per_unit;
-    ctx.pool.parallel_for(T * Hkv * units_per_kv, std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(per_unit * S * D, 1)),
+    // Staged K (and V) per KV head: D * Sp floats (+ S * D when V is converted), whole cache
+    // lines so that every head's keys stay aligned for the kernel's loads.
+    const int64_t staged = (D * Sp + (in.v_direct ? 0 : S * D) + 15) / 16 * 16;
+    auto* stage = reinterpret_cast<float*>(ctx.scratch_bytes(sizeof(float) * static_cast<size_t>(Hkv * staged)));
+    // A decode step (one unit per KV head) stages its KV head's keys inside its unit, so the
+    // staging is spread over the threads with the heads and costs no job of its own; with
+    // more units per KV head (prompts) they are staged once, up front, and shared.
+    const bool stage_in_unit = T * units_per_kv == 1;
+    const int64_t key_blocks = Sp / 16;
+    if (!stage_in_unit) {
+        ctx.pool.parallel_for(Hkv * key_blocks, std::max<int64_t>(1, min_rows(D) / 16), [&](int64_t first, int64_t last) {
+            std::vector<float> tmp(static_cast<size_t>(16 * D));
+            for (int64_t u = first; u < last; ++u) {
+                const int64_t g = u / key_blocks, j0 = u % key_blocks * 16;
+                float* kt = stage + g * staged;
+                stage_key_block(ctx.kernels, in, g, j0, std::min<int64_t>(16, S - j0), kt, kt + D * Sp, tmp.data());
+            }
+        });
+    }
+    const float scale = n.param_f32(0);
+    const int64_t work = per_unit * S * D * (stage_in_unit ? 2 : 1);
+    ctx.pool.parallel_for(T * Hkv * units_per_kv, std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(work, 1)),
                           [&](int64_t first, int64_t last) {
         std::vector<float> qs(static_cast<size_t>(per_unit * D)), ms(static_cast<size_t>(S));
+        std::vector<float> tmp(stage_in_unit ? static_cast<size_t>(16 * D) : 0);
         for (int64_t u = first; u < last; ++u) {
             const int64_t t = u / (Hkv * units_per_kv), g = u / units_per_kv % Hkv;
             const int64_t h0 = g * group + u % units_per_kv * per_unit, h1 = std::min(h0 + per_unit, (g + 1) * group);
+            float* kt = stage + g * staged;
+            if (stage_in_unit) {
+                // The cache rows were written steps ago and are cold: ask for all of them first,
+                // so that their misses overlap instead of coming one transpose block at a time.
+                // (Prefetches never fault, so a row's bytes may be overestimated: 4 per element.)
+                for (int64_t j = 0; j < S; ++j)
+                    for (const sl_tensor* t : {&k, &v})
+                        for (int64_t b = 0; b < 4 * D; b += 64) __builtin_prefetch(row_ptr(*t, g, j, 0) + b);
+                for (int64_t j0 = 0; j0 < S; j0 += 16)
+                    stage_key_block(ctx.kernels, in, g, j0, std::min<int64_t>(16, S - j0), kt, kt + D * Sp, tmp.data());
+            }
             AttentionRows rows{};
             rows.n = static_cast<int>(h1 - h0);
             for (int64_t h = h0; h < h1; ++h) {
@@ -258,10 +299,10 @@ void run_attention_rows(Context& ctx, const Node& n) {
                 rows.out[h - h0] = out_row(n.out, t * Hq + h);
             }
             rows.mask = mask ? load_row(*mask, t, 0, 0, ms.data()) : nullptr;
-            rows.kt = kt + g * D * Sp;
+            rows.kt = kt;
             rows.kt_stride = Sp;
-            rows.v = v_direct ? reinterpret_cast<const float*>(row_ptr(v, g, 0, 0)) : vf + g * S * D;
-            rows.v_stride = v_direct ? v.nb[2] / 4 : D;
+            rows.v = in.v_direct ? reinterpret_cast<const float*>(row_ptr(v, g, 0, 0)) : kt + D * Sp;
+            rows.v_stride = in.v_direct ? v.nb[2] / 4 : D;
             rows.D = D;
             rows.S = S;
             rows.scale = scale;
