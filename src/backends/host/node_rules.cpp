@@ -148,16 +148,27 @@ void check_op(const Node& n, std::span<const sl_dtype> weight_types) {
     }
 }
 
+// Which tensor of a node a message is about: its operand src[i] (tensor `tensor`), or
+// with i < 0 the node's own. Named only when a check fails: checks run for every
+// node of every graph, and building the name each time cost more than the checks.
+struct Which {
+    int src = -1;
+    int32_t tensor = -1;
+};
+
+std::string name_of(Which w) { return w.src < 0 ? "the node's tensor" : cat("src[", w.src, "] (tensor ", w.tensor, ")"); }
+
 // Layout rules every tensor obeys, whatever uses it.
-void check_layout(const sl_tensor& t, const std::string& what) {
+void check_layout(const sl_tensor& t, Which which) {
     const auto tr = dtype_traits(static_cast<uint32_t>(t.dtype));
-    if (t.dtype < 0 || !tr) unsupported(what, " has unknown dtype id ", t.dtype);
+    if (t.dtype < 0 || !tr) unsupported(name_of(which), " has unknown dtype id ", t.dtype);
     for (int i = 0; i < SL_MAX_DIMS; ++i) {
-        if (t.ne[i] < 1) invalid(what, " has ne[", i, "] = ", t.ne[i], " (every dimension must be >= 1)");
-        if (t.nb[i] < 0) invalid(what, " has negative stride nb[", i, "] = ", t.nb[i]);
+        if (t.ne[i] < 1) invalid(name_of(which), " has ne[", i, "] = ", t.ne[i], " (every dimension must be >= 1)");
+        if (t.nb[i] < 0) invalid(name_of(which), " has negative stride nb[", i, "] = ", t.nb[i]);
     }
     if (t.ne[0] % tr->block_elements != 0)
-        invalid(what, " is ", tr->name, " with ne[0] = ", t.ne[0], ", not a multiple of its block size ", tr->block_elements);
+        invalid(name_of(which), " is ", tr->name, " with ne[0] = ", t.ne[0], ", not a multiple of its block size ",
+                tr->block_elements);
 }
 
 }  // namespace
@@ -185,9 +196,9 @@ Node check_node(const sl_graph& graph, int32_t index, std::span<const sl_dtype> 
         if (i >= op.n_src) invalid("src[", i, "] = ", s, " is set but the op takes ", op.n_src, " operands");
         if (s < 0 || s >= index) invalid("src[", i, "] = ", s, " is not an earlier tensor (must be in [0, ", index, "))");
         node.src[i] = &graph.tensors[s];
-        check_layout(*node.src[i], cat("src[", i, "] (tensor ", s, ")"));
+        check_layout(*node.src[i], Which{i, s});
     }
-    check_layout(t, "the node's tensor");
+    check_layout(t, Which{});
     check_op(node, weight_types);
     return node;
 }
