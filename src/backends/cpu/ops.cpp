@@ -210,8 +210,10 @@ struct AttentionInputs {
     bool v_direct;     // F32 values are read in place
 };
 
-// Keys j0..j0+nj-1 (nj <= 16) of KV head g into kt (row d at kt + d * Sp), and unless
-// V is read in place their values as F32 rows at vf + j * D. tmp: 16 * D floats.
+// Keys j0..j0+nj-1 (nj <= 16) of KV head g into kt (row d at kt + d * Sp; blocks of 16
+// keys, so that each transposed row is written a cache line at a time), and unless V is
+// read in place their values as F32 rows at vf + j * D. tmp: 16 * D floats (unused when
+// the keys go to transpose16).
 void stage_key_block(const Kernels& kern, const AttentionInputs& in, int64_t g, int64_t j0, int64_t nj, float* kt,
                      float* vf, float* tmp) {
     const int64_t D = in.D;
@@ -264,7 +266,7 @@ void run_attention_rows(Context& ctx, const Node& n) {
     const int64_t key_blocks = Sp / 16;
     if (!stage_in_unit) {
         ctx.pool.parallel_for(Hkv * key_blocks, std::max<int64_t>(1, min_rows(D) / 16), [&](int64_t first, int64_t last) {
-            std::vector<float> tmp(static_cast<size_t>(16 * D));
+            std::vector<float> tmp(in.k_strided ? 0 : static_cast<size_t>(16 * D));
             for (int64_t u = first; u < last; ++u) {
                 const int64_t g = u / key_blocks, j0 = u % key_blocks * 16;
                 float* kt = stage + g * staged;
@@ -277,7 +279,7 @@ void run_attention_rows(Context& ctx, const Node& n) {
     ctx.pool.parallel_for(T * Hkv * units_per_kv, std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(work, 1)),
                           [&](int64_t first, int64_t last) {
         std::vector<float> qs(static_cast<size_t>(per_unit * D)), ms(static_cast<size_t>(S));
-        std::vector<float> tmp(stage_in_unit ? static_cast<size_t>(16 * D) : 0);
+        std::vector<float> tmp(stage_in_unit && !in.k_strided ? static_cast<size_t>(16 * D) : 0);
         for (int64_t u = first; u < last; ++u) {
             const int64_t t = u / (Hkv * units_per_kv), g = u / units_per_kv % Hkv;
             const int64_t h0 = g * group + u % units_per_kv * per_unit, h1 = std::min(h0 + per_unit, (g + 1) * group);
