@@ -161,6 +161,8 @@ struct Kernels {
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };
 enum KQuantWeight { kWQ4_K = 0, kWQ5_K = 1, kWQ6_K = 2 };
+// Bytes per group and super-block of a PackedKQuant, by KQuantWeight.
+inline constexpr int64_t kPackedKQuantBytes[] = {kPackedQ4KBytes, kPackedQ5KBytes, kPackedQ6KBytes};
 // The KQuantWeight of an sl_dtype, or -1 when it is not a K-quant.
 inline int kquant_weight(int32_t dtype) {
     return dtype == SL_DTYPE_Q4_K ? kWQ4_K : dtype == SL_DTYPE_Q5_K ? kWQ5_K : dtype == SL_DTYPE_Q6_K ? kWQ6_K : -1;

@@ -15,9 +15,7 @@ bool is_k_quant(sl_dtype dtype) { return kquant_weight(dtype) >= 0; }
 const DTypeTraits& traits_of(sl_dtype dtype) { return traits(static_cast<DType>(dtype)); }
 size_t block_bytes(sl_dtype dtype) { return traits_of(dtype).block_bytes; }
 int64_t block_elements(sl_dtype dtype) { return traits_of(dtype).block_elements; }
-int64_t packed_bytes(sl_dtype dtype) {
-    return dtype == SL_DTYPE_Q4_K ? kPackedQ4KBytes : dtype == SL_DTYPE_Q5_K ? kPackedQ5KBytes : kPackedQ6KBytes;
-}
+int64_t packed_bytes(sl_dtype dtype) { return kPackedKQuantBytes[kquant_weight(dtype)]; }
 
 // Bytes 4r..4r+3 of vector k = bytes 4k..4k+3 of row r's `n`-byte array `src`, each
 // XORed with `flip` (zeros for a padding row, src null).

@@ -516,9 +516,9 @@ void packed_q6_k_times_cols(const unsigned char* p, int64_t nblocks, const Block
 template <int Type>  // KQuantWeight
 void gemm_packed_kquant(const PackedKQuant& w, int64_t group, int nr, const BlockQ8K* cols, const int32_t* pair_sums,
                         int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
-    constexpr bool Q6 = Type == kWQ6_K, Q5 = Type == kWQ5_K;
-    const unsigned char* p =
-        w.data + group * w.nblocks * (Q6 ? kPackedQ6KBytes : Q5 ? kPackedQ5KBytes : kPackedQ4KBytes);
+    constexpr bool Q6 = Type == kWQ6_K;
+    [[maybe_unused]] constexpr bool Q5 = Type == kWQ5_K;  // read only by the Q4_K/Q5_K branch
+    const unsigned char* p = w.data + group * w.nblocks * kPackedKQuantBytes[Type];
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTile)
         with_tile(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), nr, [&](auto nc, auto h) {
             constexpr int NC = decltype(nc)::value, H = decltype(h)::value;
