@@ -73,7 +73,11 @@ bool ThreadPool::claim(int r, int64_t grain, int64_t& begin, int64_t& end) {
     for (;;) {
         const int64_t next = static_cast<int64_t>(s >> 32), last = static_cast<int64_t>(s & 0xffffffffu);
         if (next >= last) return false;
-        const int64_t take = std::min(grain, last - next);
+        // An eighth of what is left, in whole grains: few claims while the range is long (each
+        // is a locked instruction, which waits for the loads the thread has in flight), and
+        // single grains at its end, so that the threads still finish within a grain or so.
+        const int64_t left = last - next;
+        const int64_t take = std::min(left, std::max(grain, left / kGuidedShare / grain * grain));
         if (ranges_[r].compare_exchange_weak(s, pack(next + take, last), std::memory_order_relaxed)) {
             begin = next, end = next + take;
             return true;

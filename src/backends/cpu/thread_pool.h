@@ -55,12 +55,12 @@ public:
         run_chunks(parts, [&](int64_t p) { fn(count * p / parts, count * (p + 1) / parts); });
     }
 
-    // Calls fn(begin, end) over [0, count) in pieces of at most `grain` items, spread over
-    // up to one range per thread of at least `min_items`. Each thread walks its range in
-    // order; one that runs out takes the back half of what is left of the fullest other
-    // range. So a thread reads one run of memory plus short stolen tails, and the threads
-    // finish within about a piece of each other, where fixed chunks leave one waiting
-    // for the other's last chunk.
+    // Calls fn(begin, end) over [0, count), spread over up to one range per thread of at
+    // least `min_items`. Each thread walks its range in order, in pieces of whole `grain`s:
+    // an eighth of what is left of the range, down to one grain at its end. One that runs
+    // out takes the back half of what is left of the fullest other range. So a thread reads
+    // one run of memory plus short stolen tails, and the threads finish within about a grain
+    // of each other, where fixed chunks leave one waiting for the other's last chunk.
     template <class Fn>
     void parallel_for_balanced(int64_t count, int64_t min_items, int64_t grain, Fn&& fn) {
         if (count <= 0) return;
@@ -87,10 +87,12 @@ public:
 
 private:
     static constexpr int64_t kChunksPerThread = 2;
+    // parallel_for_balanced's pieces: this fraction of what is left of a range.
+    static constexpr int64_t kGuidedShare = 8;
     // A range [next, end) of parallel_for_balanced, both below 2^32, in one word.
     struct alignas(64) Range : std::atomic<uint64_t> {};
     static uint64_t pack(int64_t next, int64_t end) { return uint64_t(next) << 32 | uint64_t(end); }
-    // Takes up to `grain` items from the front of range r.
+    // Takes a piece (see parallel_for_balanced) from the front of range r.
     bool claim(int r, int64_t grain, int64_t& begin, int64_t& end);
     // Moves the back half of the fullest other range into range r (false: nothing left).
     bool steal(int r, int parts);
