@@ -484,6 +484,25 @@ TEST(CpuThreadPool, BalancedRangesCoverEveryItemOnce) {
     }
 }
 
+// A prefetch hint only moves bytes into caches: jobs after it (and during it) still run every
+// item exactly once, hints to workers that do not exist are ignored, and an unread hint does
+// not keep the pool from shutting down.
+TEST(CpuThreadPool, PrefetchHintsLeaveJobsIntact) {
+    std::vector<char> bytes(1 << 20, 1);
+    for (int threads : {1, 2, 3}) {
+        cpu::ThreadPool pool(threads);
+        for (int round = 0; round < 20; ++round) {
+            for (int w = -1; w <= threads; ++w) pool.prefetch_hint(w, bytes.data() + 4096 * w + 4096, bytes.size() / 2);
+            std::vector<std::atomic<int>> seen(500);
+            pool.parallel_for_balanced(500, 1, 1, [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) ++seen[static_cast<size_t>(i)];
+            });
+            for (auto& v : seen) ASSERT_EQ(v, 1) << threads << " threads, round " << round;
+        }
+        pool.prefetch_hint(1, bytes.data(), bytes.size());
+    }
+}
+
 TEST(CpuThreadPool, RethrowsAndSurvivesImmediateShutdown) {
     cpu::ThreadPool pool(2);
     EXPECT_THROW(pool.run_chunks(8, [](int64_t c) {

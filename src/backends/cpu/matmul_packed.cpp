@@ -109,6 +109,58 @@ size_t fusable_run(const Context& ctx, std::span<const Node> nodes, PackedProduc
     return count;
 }
 
+// A run of products as one job: unit u is group (u - begin[j]) % groups of matrix
+// (u - begin[j]) / groups (B broadcast over i2, i3) of product j, begin[j] <= u < begin[j + 1].
+struct RunPlan {
+    PackedProduct run[kMaxFused];
+    size_t count = 0;  // 0: nodes[0]'s weights are not packed
+    int64_t begin[kMaxFused + 1] = {};
+    int64_t min_groups = 1;  // per thread
+
+    RunPlan(const Context& ctx, std::span<const Node> nodes) {
+        const sl_tensor& a = nodes[0].in(0);
+        const sl_tensor& b = nodes[0].in(1);
+        run[0] = {ctx.packed.find(a), &nodes[0].out};
+        if (!run[0].packed) return;
+        count = fusable_run(ctx, nodes, run);
+        const int64_t mats = b.ne[2] * b.ne[3];  // one packed matrix, broadcast over i2, i3 (then count is 1)
+        for (size_t j = 0; j < count; ++j) begin[j + 1] = begin[j] + run[j].packed->groups() * mats;
+        min_groups = std::max<int64_t>(1, kMinMatMulWorkPerThread / std::max<int64_t>(a.ne[0] * b.ne[1], 1) / kMaxQuantRows);
+    }
+    int64_t total() const { return begin[count]; }
+    // Unit u as (product, group, matrix).
+    void locate(int64_t u, size_t& j, int64_t& g, int64_t& mat) const {
+        j = 0;
+        while (u >= begin[j + 1]) ++j;
+        const int64_t groups = run[j].packed->groups();
+        g = (u - begin[j]) % groups, mat = (u - begin[j]) / groups;
+    }
+};
+
+// Bytes of its next range that each idle worker is asked to read while the ops between two
+// runs go (thread_pool.h, prefetch_hint): a quarter of a 1 MB L2, about what one thread
+// streams in the ~10 us of a decode step's small ops.
+constexpr size_t kHintBytes = 256 * 1024;
+
+// Hints each worker at the start of its range of the next run of packed products after
+// `rest`'s first MUL_MAT, if that run starts before any other MUL_MAT.
+void hint_next_run(Context& ctx, std::span<const Node> rest) {
+    const auto next = std::find_if(rest.begin(), rest.end(), [](const Node& n) { return n.out.op == SL_OP_MUL_MAT; });
+    if (next == rest.end() || ctx.pool.size() < 2) return;
+    const RunPlan plan(ctx, rest.subspan(static_cast<size_t>(next - rest.begin())));
+    if (plan.count == 0) return;
+    const int parts = ctx.pool.balanced_parts(plan.total(), plan.min_groups);
+    for (int w = 1; w < parts; ++w) {
+        size_t j;
+        int64_t g, mat;
+        plan.locate(ThreadPool::balanced_begin(plan.total(), w, parts), j, g, mat);
+        const PackedMatrix& packed = *plan.run[j].packed;
+        const unsigned char* start = packed.group_start(g);
+        const auto left = static_cast<size_t>(packed.group_start(packed.groups()) - start);
+        ctx.pool.prefetch_hint(w, start, std::min(kHintBytes, left));
+    }
+}
+
 }  // namespace
 
 size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
@@ -123,30 +175,22 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
                                                     : nullptr;
     const auto gemm_k = kquant ? kern.gemm_packed_kquant[kw] : nullptr;
     if (!gemm_q0 && !gemm_k) return 0;
-    PackedProduct run[kMaxFused];
-    run[0] = {ctx.packed.find(a), &head.out};
-    if (!run[0].packed) return 0;
-    const size_t count = fusable_run(ctx, nodes, run);
+    const RunPlan plan(ctx, nodes);
+    if (plan.count == 0) return 0;
 
     const int64_t K = a.ne[0], N = b.ne[1];
-    const int64_t mats = b.ne[2] * b.ne[3];  // one packed matrix, broadcast over i2, i3 (then count is 1)
     const int64_t nblocks = K / (kquant ? 256 : 32);
     const QuantizedColumns cols = quantize_columns(ctx, b, a.dtype, K);
-
-    // Unit u: group u % groups of matrix u / groups (broadcast), or the u-th group of the run.
-    int64_t total = 0, begin[kMaxFused + 1] = {};
-    for (size_t j = 0; j < count; ++j) begin[j + 1] = total += run[j].packed->groups() * mats;
-    const int64_t min_groups = std::max<int64_t>(1, kMinMatMulWorkPerThread / std::max<int64_t>(K * N, 1) / kMaxQuantRows);
     // Group by group, so that the threads end together (parallel_for_balanced).
-    ctx.pool.parallel_for_balanced(total, min_groups, 1, [&](int64_t first, int64_t last) {
-        size_t j = 0;
+    ctx.pool.parallel_for_balanced(plan.total(), plan.min_groups, 1, [&](int64_t first, int64_t last) {
         for (int64_t u = first; u < last; ++u) {
-            while (u >= begin[j + 1]) ++j;
-            const PackedMatrix& packed = *run[j].packed;
-            const int64_t M = run[j].out->ne[0], groups = packed.groups();
-            const int64_t g = (u - begin[j]) % groups, mat = (u - begin[j]) / groups, m = g * kMaxQuantRows;
+            size_t j;
+            int64_t g, mat;
+            plan.locate(u, j, g, mat);
+            const PackedMatrix& packed = *plan.run[j].packed;
+            const int64_t M = plan.run[j].out->ne[0], m = g * kMaxQuantRows;
             const int nr = static_cast<int>(std::min<int64_t>(kMaxQuantRows, M - m));
-            float* o = reinterpret_cast<float*>(run[j].out->addr) + mat * M * N + m;
+            float* o = reinterpret_cast<float*>(plan.run[j].out->addr) + mat * M * N + m;
             const int64_t first_block = mat * N * nblocks;
             if (kquant)
                 gemm_k(packed.kquant(), g, nr, cols.k + first_block, cols.sums + 8 * first_block, nblocks, N, o, M);
@@ -154,7 +198,8 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
                 gemm_q0(packed.q0(), g, nr, cols.q0 + first_block, cols.sums + first_block, nblocks, N, o, M);
         }
     });
-    return count;
+    hint_next_run(ctx, nodes.subspan(plan.count));
+    return plan.count;
 }
 
 }  // namespace suanli::cpu

@@ -19,12 +19,32 @@ namespace {
 // graph, short enough not to burn a shared machine's cores while idle.
 constexpr int kSpins = 1 << 14;
 
+// Cache lines of a prefetch hint an idle worker asks for between two looks at the job word.
+constexpr int kHintLinesPerSpin = 16;
+
+inline void prefetch_l2(const char* p) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_prefetch(p, _MM_HINT_T1);
+#else
+    __builtin_prefetch(p, 0, 2);
+#endif
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads)
-    : n_threads_(std::clamp(n_threads, 1, 1024)), ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))) {
+    : n_threads_(std::clamp(n_threads, 1, 1024)),
+      ranges_(std::make_unique<Range[]>(static_cast<size_t>(n_threads_))),
+      hints_(std::make_unique<Hint[]>(static_cast<size_t>(n_threads_))) {
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker(); });
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
+}
+
+void ThreadPool::prefetch_hint(int worker, const void* p, size_t bytes) {
+    if (worker < 1 || worker >= n_threads_) return;
+    Hint& h = hints_[static_cast<size_t>(worker)];
+    h.bytes.store(bytes, std::memory_order_relaxed);
+    h.begin.store(static_cast<const char*>(p), std::memory_order_release);
 }
 
 ThreadPool::~ThreadPool() {
@@ -119,13 +139,22 @@ void ThreadPool::wake_workers() {
     }
 }
 
-void ThreadPool::worker() {
+void ThreadPool::worker(int index) {
     uint32_t seen = 0;  // wake_'s value when the pool was built, before any job or stop
     uint64_t done_gen = 0;
+    Hint& hint = hints_[static_cast<size_t>(index)];
     for (;;) {
         uint32_t w = wake_.load(std::memory_order_acquire);
+        const char* next = nullptr;  // the hint not read yet: a few lines per spin, so a job is seen at once
+        const char* end = nullptr;
         for (int spin = 0; w == seen && spin < kSpins; ++spin) {
-            SUANLI_PAUSE();
+            if (const char* begin = hint.begin.exchange(nullptr, std::memory_order_acquire))
+                next = begin, end = begin + hint.bytes.load(std::memory_order_relaxed);
+            if (next < end) {
+                for (int line = 0; line < kHintLinesPerSpin && next < end; ++line, next += 64) prefetch_l2(next);
+            } else {
+                SUANLI_PAUSE();
+            }
             w = wake_.load(std::memory_order_acquire);
         }
         if (w == seen) {

@@ -31,6 +31,18 @@ public:
 
     int size() const { return n_threads_; }
 
+    // How parallel_for_balanced splits [0, count): into this many ranges (the caller's and the
+    // workers' first), range p starting at balanced_begin(count, p, parts).
+    int balanced_parts(int64_t count, int64_t min_items) const {
+        return static_cast<int>(std::clamp<int64_t>(count / std::max<int64_t>(min_items, 1), 1, n_threads_));
+    }
+    static int64_t balanced_begin(int64_t count, int p, int parts) { return count * p / parts; }
+
+    // A hint for worker `worker` (1..size() - 1): while it waits for the next job, read
+    // [p, p + bytes) into its L2, most likely the start of its part of that job. An idle
+    // worker has nothing else to do, and a product that starts cached starts at full speed.
+    void prefetch_hint(int worker, const void* p, size_t bytes);
+
     // Calls fn(chunk) for every chunk in [0, n_chunks), spread over the threads,
     // and returns when all are done. The first exception thrown is rethrown here.
     // Not reentrant: one job at a time (the device serializes graph_compute).
@@ -70,12 +82,12 @@ public:
                 for (int64_t b = first; b < last; b += grain) fn(b, std::min(last, b + grain));
             });
         }
-        const int parts = static_cast<int>(std::clamp<int64_t>(count / std::max<int64_t>(min_items, 1), 1, n_threads_));
+        const int parts = balanced_parts(count, min_items);
         if (parts == 1) {
             for (int64_t b = 0; b < count; b += grain) fn(b, std::min(count, b + grain));
             return;
         }
-        for (int p = 0; p < parts; ++p) ranges_[p].store(pack(count * p / parts, count * (p + 1) / parts));
+        for (int p = 0; p < parts; ++p) ranges_[p].store(pack(balanced_begin(count, p, parts), balanced_begin(count, p + 1, parts)));
         run_chunks(parts, [&](int64_t own) {
             const int r = static_cast<int>(own);
             for (int64_t begin, end;;) {
@@ -98,7 +110,7 @@ private:
     bool steal(int r, int parts);
     using Thunk = void (*)(void*, int64_t);
     void dispatch(int64_t n_chunks, Thunk thunk, void* ctx);
-    void worker();
+    void worker(int index);
     void wake_workers();
     void work();  // claims and runs chunks of the current job until none is left
 
@@ -116,6 +128,12 @@ private:
     std::atomic<int64_t> next_chunk_{0};
     std::atomic<bool> stop_{false};
     std::unique_ptr<Range[]> ranges_;
+    // prefetch_hint's regions, one per worker (index 0, the caller's, unused).
+    struct alignas(64) Hint {
+        std::atomic<const char*> begin{nullptr};
+        std::atomic<size_t> bytes{0};
+    };
+    std::unique_ptr<Hint[]> hints_;
     Thunk thunk_ = nullptr;
     void* ctx_ = nullptr;
     int64_t n_chunks_ = 0;
