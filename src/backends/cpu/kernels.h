@@ -51,12 +51,15 @@ inline constexpr int kMaxFloatCols = 4;
 // - Q8_0: 8 vectors, vector k holding quants 4k..4k+3 plus 128 (unsigned);
 // - Q4_0: 4 vectors, vector k holding bytes 4k..4k+3 of the block as stored,
 //   so its low nibbles are quants 4k..4k+3 and its high nibbles 4k+16..4k+19;
-// then the group's 16 f16 scales per block in a second array.
+// and the group's 16 f16 scales per block. The blocks go in pairs: the quants
+// of blocks 2i and 2i + 1, then their 2 x 16 scales (64 bytes), so that a group
+// is one stream of aligned vectors (an odd last block is followed by zeros).
 struct PackedQ0 {
-    const unsigned char* quants;  // group g, block b at quants + (g * nblocks + b) * quant_bytes
-    const uint16_t* scales;       // group g, block b at scales + (g * nblocks + b) * 16
-    int64_t nblocks;              // blocks per row
-    int64_t quant_bytes;          // per group and block: 512 (Q8_0) or 256 (Q4_0)
+    const unsigned char* data;  // group g at data + g * pairs * pair_bytes
+    int64_t nblocks;            // blocks per row
+    int64_t pairs;              // (nblocks + 1) / 2
+    int64_t quant_bytes;        // per block: 512 (Q8_0) or 256 (Q4_0)
+    int64_t pair_bytes;         // 2 * quant_bytes + 64
 };
 
 // A Q4_K, Q5_K or Q6_K matrix repacked at load time, rows in groups of

@@ -37,11 +37,10 @@ PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row
         data_ = allocate_huge_page_memory(static_cast<size_t>(units * packed_bytes(dtype)));
         kquant_ = PackedKQuant{data_.get(), nblocks};
     } else {
-        // Quants, then the scales (32 bytes per unit, so both parts stay 64-byte aligned).
-        const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512;
-        data_ = allocate_huge_page_memory(static_cast<size_t>(units * (quant_bytes + 32)));
-        unsigned char* quants = data_.get();
-        q0_ = PackedQ0{quants, reinterpret_cast<const uint16_t*>(quants + units * quant_bytes), nblocks, quant_bytes};
+        const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512, pairs = (nblocks + 1) / 2;
+        q0_ = PackedQ0{nullptr, nblocks, pairs, quant_bytes, 2 * quant_bytes + 64};
+        data_ = allocate_huge_page_memory(static_cast<size_t>(groups() * pairs * q0_.pair_bytes));
+        q0_.data = data_.get();
     }
     // Every group is written by one task, its pages faulted in by the thread that writes them.
     pool.parallel_for(groups(), 1, [&](int64_t first, int64_t last) {
@@ -63,19 +62,19 @@ const unsigned char* PackedMatrix::block_at(const unsigned char* rows, int64_t g
 
 void PackedMatrix::pack_q0_group(int64_t g, const unsigned char* rows) {
     const bool q4 = dtype_ == SL_DTYPE_Q4_0;
-    const int64_t nblocks = q0_.nblocks;
-    auto* quants = const_cast<unsigned char*>(q0_.quants);
-    auto* scales = const_cast<uint16_t*>(q0_.scales);
+    const int64_t nblocks = q0_.nblocks, qb = q0_.quant_bytes;
+    unsigned char* group = const_cast<unsigned char*>(q0_.data) + g * q0_.pairs * q0_.pair_bytes;
+    if (nblocks % 2 != 0) std::memset(group + q0_.pairs * q0_.pair_bytes - q0_.pair_bytes, 0, static_cast<size_t>(q0_.pair_bytes));
     // Row by row, so that each source row is read in order (the group's packed bytes stay in cache).
     for (int64_t r = 0; r < kMaxQuantRows; ++r)
         for (int64_t b = 0; b < nblocks; ++b) {
             const unsigned char* block = block_at(rows, g, r, b);
-            uint16_t* s = scales + (g * nblocks + b) * 16;
-            if (block) std::memcpy(&s[r], block, 2);
-            else s[r] = 0;
+            unsigned char* pair = group + b / 2 * q0_.pair_bytes;
+            unsigned char* d = pair + 2 * qb + b % 2 * 32 + 2 * r;  // the f16 scale
+            if (block) std::memcpy(d, block, 2);
+            else d[0] = d[1] = 0;
             // Q8_0's quants become q + 128: flip each byte's top bit.
-            transpose_rows(block ? block + 2 : nullptr, q0_.quant_bytes / 16, r,
-                           quants + (g * nblocks + b) * q0_.quant_bytes, q4 ? 0u : 0x80808080u);
+            transpose_rows(block ? block + 2 : nullptr, qb / 16, r, pair + b % 2 * qb, q4 ? 0u : 0x80808080u);
         }
 }
 

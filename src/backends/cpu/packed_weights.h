@@ -31,10 +31,10 @@ public:
     // Whether `a` is exactly the matrix this was packed from.
     bool packs(const sl_tensor& a) const;
     int64_t groups() const { return (M_ + kMaxQuantRows - 1) / kMaxQuantRows; }
-    // Where group g's bytes start (for Q8_0/Q4_0 its quants; the scales are a second array).
+    // Where group g's bytes start.
     const unsigned char* group_start(int64_t g) const {
-        return q0_.quants ? q0_.quants + g * q0_.nblocks * q0_.quant_bytes
-                          : kquant_.data + g * kquant_.nblocks * kPackedKQuantBytes[kquant_weight(dtype_)];
+        return q0_.data ? q0_.data + g * q0_.pairs * q0_.pair_bytes
+                        : kquant_.data + g * kquant_.nblocks * kPackedKQuantBytes[kquant_weight(dtype_)];
     }
     uint64_t addr() const { return addr_; }
     uint64_t end() const { return addr_ + static_cast<uint64_t>(M_) * row_bytes_; }

@@ -239,38 +239,37 @@ void dot_quant(const void* w, const BlockQ8A* const* cols, int nc, int64_t nbloc
 // the same bits. One half (8 rows) at a time, so that its 8 weight vectors
 // and the tile's accumulators fit AVX2's 16 registers.
 template <bool Q4, int NC, int H>
-void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int nr, int64_t nblocks, const BlockQ8A* cols,
+void packed_q0_times_cols(const PackedQ0& w, const unsigned char* p, int nr, const BlockQ8A* cols,
                           [[maybe_unused]] const int32_t* sums, int64_t col_stride, float* out, int64_t ldo) {
-    constexpr int kBytes = Q4 ? 256 : 512;
+    constexpr int kBytes = Q4 ? 256 : 512, kPair = 2 * kBytes + 64;
     __m256 acc[NC][H];
     #pragma GCC unroll 4
     for (int c = 0; c < NC; ++c)
         #pragma GCC unroll 2
         for (int h = 0; h < H; ++h) acc[c][h] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f), bias = _mm256_set1_epi8(-128);
-    for (int64_t b = 0; b < nblocks; ++b, q += kBytes, s += 16) {
-        prefetch_ahead<kBytes>(q);
-        if (b % 2 == 0) prefetch_ahead<64>(s, 8);  // the scales' stream: 32 bytes a block
+    // Block b: its quants at q, its 16 f16 scales at s.
+    const auto block = [&](int64_t b, const unsigned char* q, const unsigned char* s) __attribute__((always_inline)) {
         #pragma GCC unroll 2
         for (int h = 0; h < H; ++h) {
             const auto half_vector = [&](int k) {
                 return _mm256_load_si256(reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h));
             };
-            __m256i w[8], aw[8];  // aw: Q8_0's |q|
+            __m256i v[8], av[8];  // av: Q8_0's |q|
             if constexpr (Q4) {
                 #pragma GCC unroll 4
                 for (int k = 0; k < 4; ++k) {
-                    w[k] = _mm256_and_si256(half_vector(k), low);
-                    w[k + 4] = _mm256_and_si256(_mm256_srli_epi16(half_vector(k), 4), low);
+                    v[k] = _mm256_and_si256(half_vector(k), low);
+                    v[k + 4] = _mm256_and_si256(_mm256_srli_epi16(half_vector(k), 4), low);
                 }
             } else {
                 #pragma GCC unroll 8
                 for (int k = 0; k < 8; ++k) {
-                    w[k] = _mm256_xor_si256(half_vector(k), bias);
-                    aw[k] = _mm256_sign_epi8(w[k], w[k]);
+                    v[k] = _mm256_xor_si256(half_vector(k), bias);
+                    av[k] = _mm256_sign_epi8(v[k], v[k]);
                 }
             }
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 8 * h)));
+            const __m256 d = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(s + 16 * h)));
             #pragma GCC unroll 4
             for (int c = 0; c < NC; ++c) {
                 const BlockQ8A& a = cols[c * col_stride + b];
@@ -281,7 +280,7 @@ void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int nr, int
                     for (int k = 0; k < 8; ++k) {
                         int32_t g;
                         std::memcpy(&g, a.qs + 4 * k, 4);
-                        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(w[k], _mm256_set1_epi32(g)));
+                        pairs = _mm256_add_epi16(pairs, _mm256_maddubs_epi16(v[k], _mm256_set1_epi32(g)));
                     }
                     dot = _mm256_add_epi32(_mm256_madd_epi16(pairs, ones), _mm256_set1_epi32(-8 * sums[c * col_stride + b]));
                 } else {
@@ -291,12 +290,17 @@ void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int nr, int
                         int32_t g;
                         std::memcpy(&g, a.qs + 4 * k, 4);
                         const __m256i x = _mm256_set1_epi32(g);
-                        dot = _mm256_add_epi32(dot, _mm256_madd_epi16(_mm256_maddubs_epi16(aw[k], _mm256_sign_epi8(x, w[k])), ones));
+                        dot = _mm256_add_epi32(dot, _mm256_madd_epi16(_mm256_maddubs_epi16(av[k], _mm256_sign_epi8(x, v[k])), ones));
                     }
                 }
                 acc[c][h] = scale_add(acc[c][h], dot, d, a.d);
             }
         }
+    };
+    for (int64_t b = 0; b < w.nblocks; b += 2, p += kPair) {
+        prefetch_pair_ahead<kPair>(p);
+        block(b, p, p + 2 * kBytes);
+        if (b + 1 < w.nblocks) block(b + 1, p + kBytes, p + 2 * kBytes + 32);
     }
     store_rows(acc, nr, out, ldo);
 }
@@ -304,12 +308,11 @@ void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int nr, int
 template <bool Q4>
 void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
                     int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
-    const unsigned char* q = w.quants + group * w.nblocks * w.quant_bytes;
-    const uint16_t* s = w.scales + group * w.nblocks * 16;
+    const unsigned char* p = w.data + group * w.pairs * w.pair_bytes;
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTile)
         with_tile(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), nr, [&](auto nc, auto h) {
             packed_q0_times_cols<Q4, decltype(nc)::value, decltype(h)::value>(
-                q, s, nr, w.nblocks, cols + c0 * col_stride, col_sums + c0 * col_stride, col_stride, out + c0 * ldo, ldo);
+                w, p, nr, cols + c0 * col_stride, col_sums + c0 * col_stride, col_stride, out + c0 * ldo, ldo);
         });
 }
 

@@ -332,31 +332,30 @@ void gemm_q0(const void* wv, size_t row_bytes, int nr, const BlockQ8A* cols, int
 // makes each lane the same exact int32 as in gemm_q0, and the float steps are
 // the same too, so both give the same bits.
 template <bool Q4, int NC>
-inline void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int64_t nblocks, const BlockQ8A* cols,
-                                 const int32_t* sums, int64_t col_stride, int nr, float* out, int64_t ldo) {
-    constexpr int kBytes = Q4 ? 256 : 512;
+inline void packed_q0_times_cols(const PackedQ0& w, const unsigned char* p, const BlockQ8A* cols, const int32_t* sums,
+                                 int64_t col_stride, int nr, float* out, int64_t ldo) {
+    constexpr int kBytes = Q4 ? 256 : 512, kPair = 2 * kBytes + 64;
     constexpr int kBias = Q4 ? 8 : 128;
     __m512 acc[NC];
     #pragma GCC unroll 16
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi8(0x0f);
-    for (int64_t b = 0; b < nblocks; ++b, q += kBytes, s += 16) {
-        prefetch_ahead<kBytes>(q);
-        if (b % 2 == 0) prefetch_ahead<64>(s, 8);  // the scales' stream: 32 bytes a block
-        __m512i w[8];
+    // Block b: its quants at q, its 16 f16 scales at s.
+    const auto block = [&](int64_t b, const unsigned char* q, const unsigned char* s) __attribute__((always_inline)) {
+        __m512i v[8];
         if constexpr (Q4) {
             // High nibbles stay in place (16 q): their chain's sum is divided by 16 below.
             #pragma GCC unroll 4
             for (int k = 0; k < 4; ++k) {
-                const __m512i v = _mm512_load_si512(q + 64 * k);
-                w[k] = _mm512_and_si512(v, low);
-                w[k + 4] = _mm512_andnot_si512(low, v);
+                const __m512i x = _mm512_load_si512(q + 64 * k);
+                v[k] = _mm512_and_si512(x, low);
+                v[k + 4] = _mm512_andnot_si512(low, x);
             }
         } else {
             #pragma GCC unroll 8
-            for (int k = 0; k < 8; ++k) w[k] = _mm512_load_si512(q + 64 * k);
+            for (int k = 0; k < 8; ++k) v[k] = _mm512_load_si512(q + 64 * k);
         }
-        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
+        const __m512 d = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(s)));
         #pragma GCC unroll 16
         for (int c = 0; c < NC; ++c) {
             const BlockQ8A& a = cols[c * col_stride + b];
@@ -367,11 +366,16 @@ inline void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int6
             for (int k = 0; k < 8; ++k) {
                 int32_t g;
                 std::memcpy(&g, a.qs + 4 * k, 4);
-                dot[k / 4] = _mm512_dpbusd_epi32(dot[k / 4], w[k], _mm512_set1_epi32(g));
+                dot[k / 4] = _mm512_dpbusd_epi32(dot[k / 4], v[k], _mm512_set1_epi32(g));
             }
             const __m512i sum = _mm512_add_epi32(dot[0], Q4 ? _mm512_srai_epi32(dot[1], 4) : dot[1]);
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(a.d)), acc[c]);
         }
+    };
+    for (int64_t b = 0; b < w.nblocks; b += 2, p += kPair) {
+        prefetch_pair_ahead<kPair>(p);
+        block(b, p, p + 2 * kBytes);
+        if (b + 1 < w.nblocks) block(b + 1, p + kBytes, p + 2 * kBytes + 32);
     }
     store_rows(acc, nr, out, ldo);
 }
@@ -379,12 +383,11 @@ inline void packed_q0_times_cols(const unsigned char* q, const uint16_t* s, int6
 template <bool Q4>
 void gemm_packed_q0(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
                     int64_t col_stride, int64_t ncols, float* out, int64_t ldo) {
-    const unsigned char* q = w.quants + group * w.nblocks * w.quant_bytes;
-    const uint16_t* s = w.scales + group * w.nblocks * 16;
+    const unsigned char* p = w.data + group * w.pairs * w.pair_bytes;
     for (int64_t c0 = 0; c0 < ncols; c0 += kColTile) {
         with_count<kColTile>(static_cast<int>(std::min<int64_t>(kColTile, ncols - c0)), [&](auto nc) {
-            packed_q0_times_cols<Q4, decltype(nc)::value>(q, s, w.nblocks, cols + c0 * col_stride,
-                                                         col_sums + c0 * col_stride, col_stride, nr, out + c0 * ldo, ldo);
+            packed_q0_times_cols<Q4, decltype(nc)::value>(w, p, cols + c0 * col_stride, col_sums + c0 * col_stride,
+                                                         col_stride, nr, out + c0 * ldo, ldo);
         });
     }
 }
