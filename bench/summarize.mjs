@@ -32,15 +32,18 @@ for (const s of samples) {
         continue;
     }
     const key = `${s.shape}\u0000${s.type}\u0000${s.result.test}`;
-    if (!groups.has(key)) groups.set(key, { shape: s.shape, type: s.type, test: s.result.test, suanli: [], llama: [], extra: {} });
+    if (!groups.has(key)) groups.set(key, { shape: s.shape, type: s.type, test: s.result.test, suanli: [], llama: [], extra: {}, gb: [], roof: [], share: [] });
     const g = groups.get(key);
     const tps = s.result.samples_tokens_per_s?.length ? s.result.samples_tokens_per_s : [s.result.tokens_per_s];
     if (s.engine === "suanli") {
         g.suanli.push(...tps);
         g.extra.backend = s.result.backend;
-        g.extra.gb_per_s = s.result.gb_per_s;
-        g.extra.bandwidth_gb_per_s = s.result.bandwidth_gb_per_s;
-        g.extra.bandwidth_share = s.result.bandwidth_share;
+        // Each sample's bandwidth figures (its run's own roofline); the summary takes their medians.
+        if (Number.isFinite(s.result.bandwidth_share)) {
+            g.gb.push(s.result.gb_per_s);
+            g.roof.push(s.result.bandwidth_gb_per_s);
+            g.share.push(s.result.bandwidth_share);
+        }
     } else {
         g.llama.push(...tps);
     }
@@ -48,15 +51,21 @@ for (const s of samples) {
 
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(2) : "-");
 const rows = [];
-console.log("| model | type | test | suanli t/s (median) | llama.cpp t/s (median) | suanli/llama.cpp | rounds |");
-console.log("|---|---|---|---:|---:|---:|---:|");
+// "% bw": the median over suanli's samples of the bandwidth it read against the roofline
+// `suanli bench` measured just before that sample (meaningful for generation).
+console.log("| model | type | test | suanli t/s (median) | llama.cpp t/s (median) | suanli/llama.cpp | suanli % bw | rounds |");
+console.log("|---|---|---|---:|---:|---:|---:|---:|");
 for (const g of groups.values()) {
     const a = median(g.suanli), b = median(g.llama);
     const ratio = Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN;
-    console.log(`| ${g.shape} | ${g.type} | ${g.test} | ${fmt(a)} | ${fmt(b)} | ${Number.isFinite(ratio) ? ratio.toFixed(3) : "-"} | ${Math.max(g.suanli.length, g.llama.length)} |`);
+    const share = median(g.share);
+    const bw = Number.isFinite(share) && g.test.startsWith("tg") ? `${(100 * share).toFixed(1)}%` : "-";
+    console.log(`| ${g.shape} | ${g.type} | ${g.test} | ${fmt(a)} | ${fmt(b)} | ${Number.isFinite(ratio) ? ratio.toFixed(3) : "-"} | ${bw} | ${Math.max(g.suanli.length, g.llama.length)} |`);
     rows.push({
         shape: g.shape, type: g.type, test: g.test, suanli_median_tokens_per_s: a, llama_cpp_median_tokens_per_s: b,
         ratio_suanli_over_llama_cpp: ratio, suanli_samples: g.suanli, llama_cpp_samples: g.llama, ...g.extra,
+        gb_per_s: median(g.gb), bandwidth_gb_per_s: median(g.roof), bandwidth_share: share,
+        bandwidth_share_samples: g.share,
     });
 }
 
