@@ -18,7 +18,6 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/kernels.h"
-#include "backends/cpu/ops.h"
 #include "backends/cpu/thread_pool.h"
 #include "backends/reference/reference_backend.h"
 #include "graph_harness.h"
@@ -502,44 +501,6 @@ TEST(CpuThreadPool, PrefetchHintsLeaveJobsIntact) {
         }
         pool.prefetch_hint(1, bytes.data(), bytes.size());
     }
-}
-
-// What a product asks for on behalf of the small ops after it: a one-row operand of MUL/ADD
-// (a norm's weight), every key and value row of ATTENTION (views with the cache's strides),
-// nothing for other ops, and never more than the cap.
-TEST(CpuColdLines, NameNormWeightsAndCacheRowsUpToTheCap) {
-    const auto at = [](sl_tensor t, const void* p) { t.addr = reinterpret_cast<uint64_t>(p); return t; };
-    alignas(64) static float weight[256], x[256 * 3], cache_k[64 * 4 * 10], cache_v[64 * 4 * 10], out[256 * 3];
-    const sl_tensor w = at(GraphHarness::blank(SL_DTYPE_F32, {256, 1, 1, 1}), weight);
-    const sl_tensor xs = at(GraphHarness::blank(SL_DTYPE_F32, {256, 3, 1, 1}), x);
-    sl_tensor mul_out = at(GraphHarness::blank(SL_DTYPE_F32, {256, 3, 1, 1}), out);
-    mul_out.op = SL_OP_MUL;
-    std::vector<const std::byte*> lines;
-    cpu::append_cold_lines(host::Node{mul_out, {&xs, &w}, 0}, lines, 1000);
-    ASSERT_EQ(lines.size(), 16u);  // 1 KB of weight, not the 3-row activations
-    EXPECT_EQ(lines[1], reinterpret_cast<const std::byte*>(weight) + 64);
-
-    // K and V: [64, 4 heads, 10 positions] over cache rows of 4 * 64 floats, position-major.
-    sl_tensor k = at(GraphHarness::blank(SL_DTYPE_F32, {64, 4, 10, 1}), cache_k);
-    k.nb[1] = 64 * 4, k.nb[2] = 64 * 4 * 4, k.nb[3] = k.nb[2] * 10;
-    sl_tensor v = k;
-    v.addr = reinterpret_cast<uint64_t>(cache_v);
-    sl_tensor att = at(GraphHarness::blank(SL_DTYPE_F32, {64, 8, 1, 1}), out);
-    att.op = SL_OP_ATTENTION;
-    lines.clear();
-    cpu::append_cold_lines(host::Node{att, {&xs, &k, &v}, 0}, lines, 1000);
-    ASSERT_EQ(lines.size(), 2u * 4 * 10 * 4);  // 4 lines a row, every (head, position), K then V
-    EXPECT_EQ(lines[4], reinterpret_cast<const std::byte*>(cache_k) + 64 * 4 * 4);  // head 0, position 1
-    EXPECT_EQ(lines[4 * 10], reinterpret_cast<const std::byte*>(cache_k) + 64 * 4);  // head 1, position 0
-    lines.clear();
-    cpu::append_cold_lines(host::Node{att, {&xs, &k, &v}, 0}, lines, 50);
-    EXPECT_EQ(lines.size(), 50u);
-
-    sl_tensor silu = mul_out;
-    silu.op = SL_OP_SILU;
-    lines.clear();
-    cpu::append_cold_lines(host::Node{silu, {&w}, 0}, lines, 1000);
-    EXPECT_TRUE(lines.empty());
 }
 
 TEST(CpuThreadPool, RethrowsAndSurvivesImmediateShutdown) {

@@ -137,10 +137,6 @@ struct RunPlan {
     }
 };
 
-// Cache lines a product asks for on behalf of the ops after it (append_cold_lines): 256 KB,
-// about a decode step's keys and values for 128 positions of a 4-KV-head, 64-dim layer.
-constexpr size_t kMaxColdLines = 4096;
-
 // Bytes of its next range that each idle worker is asked to read while the ops between two
 // runs go (thread_pool.h, prefetch_hint): a quarter of a 1 MB L2, about what one thread
 // streams in the ~10 us of a decode step's small ops.
@@ -185,16 +181,8 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
     const int64_t K = a.ne[0], N = b.ne[1];
     const int64_t nblocks = K / (kquant ? 256 : 32);
     const QuantizedColumns cols = quantize_columns(ctx, b, a.dtype, K);
-    // What the small ops up to the next product will read cold, asked for a share per piece.
-    std::vector<const std::byte*>& cold = ctx.cold_lines;
-    cold.clear();
-    for (size_t i = plan.count; i < nodes.size() && nodes[i].out.op != SL_OP_MUL_MAT; ++i)
-        append_cold_lines(nodes[i], cold, kMaxColdLines);
-    const int64_t n_cold = static_cast<int64_t>(cold.size()), total = plan.total();
     // Group by group, so that the threads end together (parallel_for_balanced).
-    ctx.pool.parallel_for_balanced(total, plan.min_groups, 1, [&](int64_t first, int64_t last) {
-        for (int64_t l = first * n_cold / total; l < last * n_cold / total; ++l)
-            __builtin_prefetch(cold[static_cast<size_t>(l)], 0, 2);
+    ctx.pool.parallel_for_balanced(plan.total(), plan.min_groups, 1, [&](int64_t first, int64_t last) {
         for (int64_t u = first; u < last; ++u) {
             size_t j;
             int64_t g, mat;

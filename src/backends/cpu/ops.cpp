@@ -6,7 +6,6 @@
 #include <limits>
 
 #include "backends/cpu/ops.h"
-#include "core/dtype.h"
 #include "core/quant.h"
 
 namespace suanli::cpu {
@@ -121,28 +120,6 @@ const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, fl
         for (int64_t i0 = 0; i0 < t.ne[0]; ++i0) dequantize_row(dtype_of(t), p + i0 * t.nb[0], scratch + i0, 1);
     }
     return scratch;
-}
-
-void append_cold_lines(const Node& n, std::vector<const std::byte*>& lines, size_t max_lines) {
-    const auto add_row = [&](const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3) {
-        const DTypeTraits& tt = traits(dtype_of(t));
-        if (!dense_rows(t) || t.ne[0] % tt.block_elements != 0) return false;
-        const std::byte* row = row_ptr(t, i1, i2, i3);
-        const int64_t bytes = t.ne[0] / tt.block_elements * static_cast<int64_t>(tt.block_bytes);
-        for (int64_t b = 0; b < bytes; b += 64) {
-            if (lines.size() >= max_lines) return false;
-            lines.push_back(row + b);
-        }
-        return true;
-    };
-    if (n.out.op == SL_OP_ADD || n.out.op == SL_OP_MUL) {
-        if (n_rows(n.in(1)) == 1) add_row(n.in(1), 0, 0, 0);
-    } else if (n.out.op == SL_OP_ATTENTION) {
-        for (const sl_tensor* t : {n.src[1], n.src[2]})
-            for (int64_t g = 0; g < t->ne[1]; ++g)
-                for (int64_t j = 0; j < t->ne[2]; ++j)
-                    if (!add_row(*t, g, j, 0)) return;
-    }
 }
 
 void run_add(Context& ctx, const Node& n) {

@@ -33,7 +33,6 @@ struct Context {
     const Kernels& kernels;
     const PackedWeights& packed;
     std::vector<std::byte>& scratch;
-    std::vector<const std::byte*> cold_lines = {};  // run_mul_mats_packed's, kept from product to product
 
     // At least `bytes` of 64-byte aligned scratch (contents unspecified).
     std::byte* scratch_bytes(size_t bytes) {
@@ -53,15 +52,6 @@ bool f32_rows(const sl_tensor& t);
 
 // Multiply-adds per thread below which a matmul stays on fewer threads.
 inline constexpr int64_t kMinMatMulWorkPerThread = int64_t{1} << 16;
-
-// ---- what an op will read cold ----
-
-// Appends the cache lines `n` will read that are likely cold when it runs, since no op just
-// before it wrote them: an ADD or MUL operand of one row (a norm's weight) and ATTENTION's
-// keys and values (cache rows of earlier steps), at most `max_lines` in all. A product run
-// before `n` asks for them while it streams (run_mul_mats_packed), so that the small ops
-// after it do not wait on memory; a prefetch changes nothing but timing.
-void append_cold_lines(const Node& n, std::vector<const std::byte*>& lines, size_t max_lines);
 
 // ---- the ops ----
 
