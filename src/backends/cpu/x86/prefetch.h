@@ -1,12 +1,13 @@
 // Software prefetch for the packed weight streams, shared by the AVX2 and
 // AVX-512 kernels. Internal linkage only (see kquant_unpack.h and kernels.h).
 //
-// Packed weights are streams read once per token: each kernel asks for its
-// bytes ahead of use, as it goes, at two distances: 1 KB ahead into L1 and 8 KB
-// ahead into L2. Under memory contention (other tenants of a shared machine)
-// the hardware prefetchers alone fall behind: decode read 5-10% faster with
-// 4 KB into L1, and the second, farther stream into L2 added ~6% to that, as
-// it keeps more lines in flight than L1's few miss buffers hold.
+// Packed weights are streams read once per token, one per group of 16 rows:
+// each kernel asks for its bytes ahead of use, as it goes. Under memory
+// contention (other tenants of a shared machine) the hardware prefetchers alone
+// fall behind. The K-quants ask at two distances, 1 KB ahead into L1 and 8 KB
+// into L2: decode read 5-10% faster with 4 KB into L1, and the second, farther
+// stream into L2 added ~6% to that, as it keeps more lines in flight than L1's
+// few miss buffers hold. The Q8_0/Q4_0 pairs ask 4 KB ahead into L2 alone.
 #pragma once
 
 #include <immintrin.h>
@@ -17,15 +18,14 @@ namespace {
 constexpr int kPrefetchL1Bytes = 1024;
 constexpr int kPrefetchL2Bytes = 8192;
 
-// Prefetches the Bytes at p + distance, both distances divided by `rate` for a
-// stream that advances rate times slower than the weights' (the Q0 scales).
+// Prefetches the Bytes at p + each distance (the K-quant super-blocks).
 template <int Bytes>
-inline __attribute__((always_inline)) void prefetch_ahead(const void* p, int rate = 1) {
+inline __attribute__((always_inline)) void prefetch_ahead(const void* p) {
     const char* c = static_cast<const char*>(p);
     #pragma GCC unroll 64
     for (int l = 0; l < Bytes; l += 64) {
-        _mm_prefetch(c + kPrefetchL1Bytes / rate + l, _MM_HINT_T0);
-        _mm_prefetch(c + kPrefetchL2Bytes / rate + l, _MM_HINT_T1);
+        _mm_prefetch(c + kPrefetchL1Bytes + l, _MM_HINT_T0);
+        _mm_prefetch(c + kPrefetchL2Bytes + l, _MM_HINT_T1);
     }
 }
 
