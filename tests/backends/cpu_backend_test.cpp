@@ -442,6 +442,39 @@ TEST(CpuSilu, EveryPathHandlesLargeValuesInfinitiesAndNaN) {
     }
 }
 
+// A path's ADD, MUL and SCALE row kernels give the plain float operation's bits, over whole
+// vectors and every tail length, in place too, and write nothing past n; its sum of squares
+// is the double sum of the float squares, in some order.
+TEST(CpuRowKernels, EveryPathMatchesThePlainLoops) {
+    for (Isa isa : kIsas) {
+        const cpu::Kernels& k = cpu::kernels_for(isa);
+        if (!cpu::isa_supported(isa) || !k.add) continue;
+        ASSERT_TRUE(k.mul && k.scale && k.sum_squares) << cpu::isa_name(isa);
+        for (int64_t n : {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 100, 2048}) {
+            const std::vector<float> a = random_floats(static_cast<size_t>(n), 11), b = random_floats(static_cast<size_t>(n), 12);
+            std::vector<float> o(static_cast<size_t>(n) + 1, 7.0f);
+            const auto same_bits = [&](const char* what, auto want) {
+                for (int64_t i = 0; i < n; ++i)
+                    ASSERT_EQ(o[static_cast<size_t>(i)], want(i)) << cpu::isa_name(isa) << " " << what << " n=" << n << " i=" << i;
+                ASSERT_EQ(o.back(), 7.0f) << cpu::isa_name(isa) << " " << what << " wrote past n=" << n;
+            };
+            k.add(a.data(), b.data(), o.data(), n);
+            same_bits("add", [&](int64_t i) { return a[static_cast<size_t>(i)] + b[static_cast<size_t>(i)]; });
+            k.mul(a.data(), b.data(), o.data(), n);
+            same_bits("mul", [&](int64_t i) { return a[static_cast<size_t>(i)] * b[static_cast<size_t>(i)]; });
+            k.scale(a.data(), 0.37f, o.data(), n);
+            same_bits("scale", [&](int64_t i) { return a[static_cast<size_t>(i)] * 0.37f; });
+            std::copy(a.begin(), a.end(), o.begin());
+            k.mul(o.data(), b.data(), o.data(), n);  // in place
+            same_bits("mul in place", [&](int64_t i) { return a[static_cast<size_t>(i)] * b[static_cast<size_t>(i)]; });
+
+            double want = 0.0;
+            for (float x : a) want += static_cast<double>(x * x);
+            EXPECT_NEAR(k.sum_squares(a.data(), n), want, 1e-12 * want) << cpu::isa_name(isa) << " n=" << n;
+        }
+    }
+}
+
 TEST(CpuThreadPool, EveryChunkRunsOnceOverManyJobs) {
     cpu::ThreadPool pool(3);
     std::vector<int> hits(1000);

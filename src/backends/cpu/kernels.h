@@ -160,6 +160,15 @@ struct Kernels {
     // Optional, for attention_rows' transposed keys: dst[d * dst_stride + i] = rows[i * row_stride + d]
     // for i < n (1..16) and d < D, and 0 for n <= i < 16 (a copy, so exact on every path).
     void (*transpose16)(const float* rows, int64_t row_stride, int n, int64_t D, float* dst, int64_t dst_stride) = nullptr;
+    // Optional row kernels of ADD, MUL and SCALE: o[i] = a[i] + b[i], a[i] * b[i] or x[i] * s for
+    // i < n, one float operation per element as in ops.cpp's loops, so every path gives the same
+    // bits. o may be a, b or x, but not overlap them otherwise.
+    void (*add)(const float* a, const float* b, float* o, int64_t n) = nullptr;
+    void (*mul)(const float* a, const float* b, float* o, int64_t n) = nullptr;
+    void (*scale)(const float* x, float s, float* o, int64_t n) = nullptr;
+    // Optional, for RMS_NORM: the sum of the squares x[i] * x[i] (each rounded to float) in
+    // double, in any order (a reordered reduction: the op's tolerance, not the scalar bits).
+    double (*sum_squares)(const float* x, int64_t n) = nullptr;
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };

@@ -38,12 +38,18 @@ private:
     std::vector<float> scratch_;
 };
 
-// o[k] = op(a[k], b[k]). The standard keeps a node's output apart from its operands, so
-// without overlap the loop is vectorized (restrict), kept as plain code otherwise.
+bool disjoint(const float* x, const float* y, int64_t n) { return x + n <= y || y + n <= x; }
+
+// A path's row kernel for ADD or MUL (kernels.h), or null.
+using RowKernel = void (*)(const float* a, const float* b, float* o, int64_t n);
+
+// o[k] = op(a[k], b[k]): the path's kernel, or a loop. The standard keeps a node's output
+// apart from its operands, so without overlap the loop is vectorized (restrict), kept as
+// plain code otherwise.
 template <class Op>
-void apply(float* o, const float* a, const float* b, int64_t n, Op op) {
-    const auto disjoint = [n](const float* x, const float* y) { return x + n <= y || y + n <= x; };
-    if (disjoint(o, a) && disjoint(o, b)) {
+void apply(float* o, const float* a, const float* b, int64_t n, Op op, RowKernel kernel) {
+    if (disjoint(o, a, n) && disjoint(o, b, n)) {
+        if (kernel) return kernel(a, b, o, n);
         const auto vectorized = [n, op](float* __restrict o, const float* __restrict a, const float* __restrict b) {
             for (int64_t k = 0; k < n; ++k) o[k] = op(a[k], b[k]);
         };
@@ -53,7 +59,7 @@ void apply(float* o, const float* a, const float* b, int64_t n, Op op) {
 }
 
 template <class Op>
-void run_binary(Context& ctx, const Node& n, Op op) {
+void run_binary(Context& ctx, const Node& n, Op op, RowKernel kernel) {
     const sl_tensor& a = n.in(0);
     const sl_tensor& b = n.in(1);
     const int64_t ne0 = a.ne[0], bne0 = b.ne[0];
@@ -65,12 +71,18 @@ void run_binary(Context& ctx, const Node& n, Op op) {
             const float* rb = read_b(i.i1 % b.ne[1], i.i2 % b.ne[2], i.i3 % b.ne[3]);
             float* o = out_row(n.out, r);
             if (bne0 == ne0) {
-                apply(o, ra, rb, ne0, op);
+                apply(o, ra, rb, ne0, op, kernel);
             } else {
                 for (int64_t k = 0; k < ne0; ++k) o[k] = op(ra[k], rb[k % bne0]);
             }
         }
     });
+}
+
+// o[k] = x[k] * s: the path's kernel, or a loop.
+void scale_row(const Kernels& kern, const float* x, float s, float* o, int64_t n) {
+    if (kern.scale && disjoint(o, x, n)) return kern.scale(x, s, o, n);
+    for (int64_t k = 0; k < n; ++k) o[k] = x[k] * s;
 }
 
 // row_op(x, out, n) for every row.
@@ -103,6 +115,18 @@ void axpy(float* __restrict y, const float* __restrict x, float a, int64_t n) {
     for (; k < n; ++k) y[k] += a * x[k];
 }
 
+// The sum of x[k]^2 (each square in float) in double, where the path has no sum_squares
+// kernel. Eight partial sums, so that the adds do not wait on each other (the standard lets
+// reductions be reordered): one chain of 2048 dependent adds cost ~1.3 us.
+double sum_of_squares(const float* x, int64_t n) {
+    double part[8] = {};
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int l = 0; l < 8; ++l) part[l] += static_cast<double>(x[k + l] * x[k + l]);
+    for (; k < n; ++k) part[k % 8] += static_cast<double>(x[k] * x[k]);
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 }  // namespace
 
 bool f32_rows(const sl_tensor& t) {
@@ -123,14 +147,14 @@ const float* load_row(const sl_tensor& t, int64_t i1, int64_t i2, int64_t i3, fl
 }
 
 void run_add(Context& ctx, const Node& n) {
-    run_binary(ctx, n, [](float a, float b) { return a + b; });
+    run_binary(ctx, n, [](float a, float b) { return a + b; }, ctx.kernels.add);
 }
 void run_mul(Context& ctx, const Node& n) {
-    run_binary(ctx, n, [](float a, float b) { return a * b; });
+    run_binary(ctx, n, [](float a, float b) { return a * b; }, ctx.kernels.mul);
 }
 void run_scale(Context& ctx, const Node& n) {
     const float s = n.param_f32(0);
-    run_unary(ctx, n, [s](float x) { return x * s; });
+    for_each_row(ctx, n, [&](const float* x, float* o, int64_t ne0) { scale_row(ctx.kernels, x, s, o, ne0); });
 }
 void run_silu(Context& ctx, const Node& n) {
     if (const auto silu = ctx.kernels.silu) return for_each_row(ctx, n, silu);
@@ -147,36 +171,62 @@ void run_rms_norm(Context& ctx, const Node& n) {
         for (int64_t r = first; r < last; ++r) {
             const RowIndex i = split_row(x, r);
             const float* rx = read(i.i1, i.i2, i.i3);
-            double sum = 0.0;
-            for (int64_t k = 0; k < ne0; ++k) sum += static_cast<double>(rx[k] * rx[k]);
+            const double sum = ctx.kernels.sum_squares ? ctx.kernels.sum_squares(rx, ne0) : sum_of_squares(rx, ne0);
             const float mean = static_cast<float>(sum / static_cast<double>(ne0));
-            const float scale = 1.0f / std::sqrt(mean + eps);
-            float* o = out_row(n.out, r);
-            for (int64_t k = 0; k < ne0; ++k) o[k] = rx[k] * scale;
+            scale_row(ctx.kernels, rx, 1.0f / std::sqrt(mean + eps), out_row(n.out, r), ne0);
         }
     });
 }
 
-// Angles as ggml computes them: theta_{i+1} = theta_i * base^(-2/n_rot) in float.
-void run_rope(Context& ctx, const Node& n) {
-    const sl_tensor& x = n.in(0);
+namespace {
+
+// The angles of ROPE node n for every position, as ggml computes them:
+// theta_{i+1} = theta_i * base^(-2/n_rot) in float; from ctx's cache when an earlier
+// node of the graph had the same positions and parameters.
+const RopeAngles& rope_angles(Context& ctx, const Node& n) {
     const sl_tensor& pos = n.in(1);
-    const int64_t n_rot = n.param_i32(0), D = x.ne[0], H = x.ne[1];
-    const bool adjacent = n.param_i32(1) == SL_ROPE_ADJACENT;
+    const int64_t n_rot = n.param_i32(0), T = n.in(0).ne[2], half = n_rot / 2;
     const float freq_base = n.param_f32(2), freq_scale = n.param_f32(3);
-    const int64_t half = n_rot / 2;
+    RopeAngles& a = ctx.rope_angles;
+    bool same = a.n_rot == n_rot && a.freq_base == freq_base && a.freq_scale == freq_scale &&
+                static_cast<int64_t>(a.positions.size()) == T;
+    for (int64_t t = 0; same && t < T; ++t) same = a.positions[static_cast<size_t>(t)] == load_i32(pos, t, 0, 0, 0);
+    if (same) return a;
+    a.n_rot = n_rot, a.freq_base = freq_base, a.freq_scale = freq_scale;
+    a.positions.resize(static_cast<size_t>(T));
+    a.cos.resize(static_cast<size_t>(T * half));
+    a.sin.resize(static_cast<size_t>(T * half));
     const float theta_scale = n_rot > 0 ? std::pow(freq_base, -2.0f / static_cast<float>(n_rot)) : 1.0f;
-    // Work item: one position t (all its heads share the angles).
-    ctx.pool.parallel_for(x.ne[2], min_rows(D * H), [&](int64_t first, int64_t last) {
-        std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half)), s(static_cast<size_t>(D));
+    ctx.pool.parallel_for(T, min_rows(8 * half), [&](int64_t first, int64_t last) {
         for (int64_t t = first; t < last; ++t) {
-            float theta = static_cast<float>(load_i32(pos, t, 0, 0, 0));
+            const int32_t p = load_i32(pos, t, 0, 0, 0);
+            a.positions[static_cast<size_t>(t)] = p;
+            float theta = static_cast<float>(p);
             for (int64_t i = 0; i < half; ++i) {
                 const float angle = freq_scale * theta;
-                cs[i] = std::cos(angle);
-                sn[i] = std::sin(angle);
+                a.cos[static_cast<size_t>(t * half + i)] = std::cos(angle);
+                a.sin[static_cast<size_t>(t * half + i)] = std::sin(angle);
                 theta *= theta_scale;
             }
+        }
+    });
+    return a;
+}
+
+}  // namespace
+
+void run_rope(Context& ctx, const Node& n) {
+    const sl_tensor& x = n.in(0);
+    const int64_t n_rot = n.param_i32(0), D = x.ne[0], H = x.ne[1];
+    const bool adjacent = n.param_i32(1) == SL_ROPE_ADJACENT;
+    const int64_t half = n_rot / 2;
+    const RopeAngles& angles = rope_angles(ctx, n);
+    // Work item: one position t (all its heads share the angles).
+    ctx.pool.parallel_for(x.ne[2], min_rows(D * H), [&](int64_t first, int64_t last) {
+        std::vector<float> s(f32_rows(x) ? 0 : static_cast<size_t>(D));
+        for (int64_t t = first; t < last; ++t) {
+            const float* cs = angles.cos.data() + t * half;
+            const float* sn = angles.sin.data() + t * half;
             for (int64_t h = 0; h < H; ++h) {
                 const float* rx = load_row(x, h, t, 0, s.data());
                 float* o = out_row(n.out, t * H + h);

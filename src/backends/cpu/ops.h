@@ -27,12 +27,23 @@ using host::Node;
 using host::row_ptr;
 using host::row_ptr_mut;
 
+// ROPE's cosines and sines, per position and rotated pair, kept for the graph's next ROPE
+// nodes with the same positions and parameters (every layer's Q and K in a model): libm's cos
+// and sin were most of what a decode step's ROPE cost (~1.3 us of 32 pairs).
+struct RopeAngles {
+    std::vector<int32_t> positions;
+    int64_t n_rot = -1;
+    float freq_base = 0, freq_scale = 0;
+    std::vector<float> cos, sin;  // pair i of position t at t * (n_rot / 2) + i
+};
+
 // What an op runs with. Scratch is reused from node to node.
 struct Context {
     ThreadPool& pool;
     const Kernels& kernels;
     const PackedWeights& packed;
     std::vector<std::byte>& scratch;
+    RopeAngles rope_angles{};  // for this graph's ROPE nodes
 
     // At least `bytes` of 64-byte aligned scratch (contents unspecified).
     std::byte* scratch_bytes(size_t bytes) {

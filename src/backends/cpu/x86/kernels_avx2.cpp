@@ -743,6 +743,43 @@ void silu_avx2(const float* x, float* y, int64_t n) {
     }
 }
 
+// ADD, MUL and SCALE rows, 8 floats a vector, a masked vector for the tail.
+template <class Op>
+inline __attribute__((always_inline)) void map_rows(const float* a, const float* b, float* o, int64_t n, Op op) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, op(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    if (i < n) {
+        const __m256i m = first_lanes(n - i);
+        _mm256_maskstore_ps(o + i, m, op(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m)));
+    }
+}
+void add_avx2(const float* a, const float* b, float* o, int64_t n) {
+    map_rows(a, b, o, n, [](__m256 x, __m256 y) { return _mm256_add_ps(x, y); });
+}
+void mul_avx2(const float* a, const float* b, float* o, int64_t n) {
+    map_rows(a, b, o, n, [](__m256 x, __m256 y) { return _mm256_mul_ps(x, y); });
+}
+void scale_avx2(const float* x, float s, float* o, int64_t n) {
+    const __m256 v = _mm256_set1_ps(s);
+    map_rows(x, x, o, n, [v](__m256 a, __m256) { return _mm256_mul_ps(a, v); });
+}
+
+// Squares in float, 4 at a time widened to double, in four sums (so that the adds overlap).
+double sum_squares_avx2(const float* x, int64_t n) {
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    const auto square4 = [](__m128 v) { return _mm256_cvtps_pd(_mm_mul_ps(v, v)); };
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        #pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) acc[k] = _mm256_add_pd(acc[k], square4(_mm_loadu_ps(x + i + 4 * k)));
+    }
+    double tail = 0.0;
+    for (; i < n; ++i) tail += static_cast<double>(x[i] * x[i]);
+    const __m256d sum = _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3]));
+    const __m128d half = _mm_add_pd(_mm256_castpd256_pd128(sum), _mm256_extractf128_pd(sum, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(half, _mm_unpackhi_pd(half, half))) + tail;
+}
+
 // Eight rows of 8 floats transposed in registers: unpack pairs of rows, then
 // pairs of pairs (as doubles), then swap 128-bit halves.
 inline void transpose8x8(__m256 r[8]) {
@@ -803,6 +840,10 @@ const Kernels kAvx2 = {
     {gemm_packed_kquant<kWQ4_K>, gemm_packed_kquant<kWQ5_K>, gemm_packed_kquant<kWQ6_K>},
     silu_avx2,
     transpose16_avx2,
+    add_avx2,
+    mul_avx2,
+    scale_avx2,
+    sum_squares_avx2,
 };
 
 }  // namespace

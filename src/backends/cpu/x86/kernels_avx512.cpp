@@ -830,6 +830,44 @@ void silu_avx512(const float* x, float* y, int64_t n) {
     }
 }
 
+// ADD, MUL and SCALE rows, 16 floats a vector, a masked vector for the tail.
+template <class Op>
+inline __attribute__((always_inline)) void map_rows(const float* a, const float* b, float* o, int64_t n, Op op) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(o + i, op(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+    if (i < n) {
+        const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(o + i, m, op(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
+    }
+}
+void add_avx512(const float* a, const float* b, float* o, int64_t n) {
+    map_rows(a, b, o, n, [](__m512 x, __m512 y) { return _mm512_add_ps(x, y); });
+}
+void mul_avx512(const float* a, const float* b, float* o, int64_t n) {
+    map_rows(a, b, o, n, [](__m512 x, __m512 y) { return _mm512_mul_ps(x, y); });
+}
+void scale_avx512(const float* x, float s, float* o, int64_t n) {
+    const __m512 v = _mm512_set1_ps(s);
+    map_rows(x, x, o, n, [v](__m512 a, __m512) { return _mm512_mul_ps(a, v); });
+}
+
+// Squares in float, 8 at a time widened to double, in four sums (so that the adds overlap).
+double sum_squares_avx512(const float* x, int64_t n) {
+    __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+    const auto square8 = [](__m256 v) { return _mm512_cvtps_pd(_mm256_mul_ps(v, v)); };
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        #pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) acc[k] = _mm512_add_pd(acc[k], square8(_mm256_loadu_ps(x + i + 8 * k)));
+    }
+    for (; i + 8 <= n; i += 8) acc[0] = _mm512_add_pd(acc[0], square8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        const __mmask8 m = static_cast<__mmask8>((1u << (n - i)) - 1);
+        acc[1] = _mm512_add_pd(acc[1], square8(_mm256_maskz_loadu_ps(m, x + i)));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3])));
+}
+
 // Sixteen key rows into 16-float lines: 16x16 tiles transposed in registers
 // (unpack pairs of rows, then pairs of pairs, then 128-bit lanes twice), a
 // masked load per row of a tile; absent rows are zeros.
@@ -891,6 +929,10 @@ const Kernels kAvx512 = {
     {gemm_packed_kquant<kWQ4_K>, gemm_packed_kquant<kWQ5_K>, gemm_packed_kquant<kWQ6_K>},
     silu_avx512,
     transpose16_avx512,
+    add_avx512,
+    mul_avx512,
+    scale_avx512,
+    sum_squares_avx512,
 };
 
 }  // namespace
