@@ -114,20 +114,20 @@ bool HostBuffers::in_read_only(uint64_t addr, uint64_t bytes) const {
     return found;
 }
 
-void HostBuffers::check_memory(const sl_tensor& t, const Node& node, int src) const {
+void HostBuffers::check_memory(const sl_tensor& t, const Node& node, int src, const HostBuffer*& last) const {
     const uint64_t extent = extent_bytes(t);
     const bool written = src < 0;
     auto holds = [&](const HostBuffer& b) {
         const auto base = reinterpret_cast<uint64_t>(b.data);
         return t.addr >= base && t.addr - base <= b.size && extent <= b.size - (t.addr - base);
     };
-    {
-        // Almost always the buffer with the nearest base at or below addr; overlapping
-        // wraps of host memory and every error take the full scan below.
-        std::lock_guard lock(index_mutex_);
-        auto it = by_address_.upper_bound(t.addr);
-        if (it != by_address_.begin() && holds(*std::prev(it)->second) && !(written && std::prev(it)->second->read_only))
-            return;
+    auto fits = [&](const HostBuffer* b) { return b && holds(*b) && !(written && b->read_only); };
+    if (fits(last)) return;
+    // Almost always the buffer with the nearest base at or below addr; overlapping
+    // wraps of host memory and every error take the full scan below.
+    if (auto it = by_address_.upper_bound(t.addr); it != by_address_.begin() && fits(std::prev(it)->second)) {
+        last = std::prev(it)->second;
+        return;
     }
     bool inside = false, in_read_only = false;
     buffers_.for_each([&](const HostBuffer& b) {
@@ -141,10 +141,16 @@ void HostBuffers::check_memory(const sl_tensor& t, const Node& node, int src) co
     invalid(what, " bytes [", hex(t.addr), ", +", extent, ") lie in no buffer of this backend");
 }
 
-void HostBuffers::check_node_memory(const Node& node) const {
-    check_memory(node.out, node, -1);
-    for (int i = 0; i < SL_MAX_SRC; ++i)
-        if (node.src[i]) check_memory(*node.src[i], node, i);
+void HostBuffers::check_graph_memory(const sl_graph& graph, std::span<const Node> nodes) const {
+    std::lock_guard lock(index_mutex_);
+    const HostBuffer* last = nullptr;
+    for (const Node& node : nodes) {
+        in_node(graph, node.index, [&] {
+            check_memory(node.out, node, -1, last);
+            for (int i = 0; i < SL_MAX_SRC; ++i)
+                if (node.src[i]) check_memory(*node.src[i], node, i, last);
+        });
+    }
 }
 
 }  // namespace suanli::host

@@ -213,14 +213,12 @@ void check_supported(const sl_graph* graph, int32_t index, std::span<const sl_dt
 std::vector<Node> check_graph(const sl_graph* graph, std::span<const sl_dtype> weight_types, const HostBuffers& memory) {
     check_graph_shape(graph);
     std::vector<Node> nodes;
+    nodes.reserve(static_cast<size_t>(graph->n_tensors));
     for (int32_t i = 0; i < graph->n_tensors; ++i) {
         if (graph->tensors[i].op == SL_OP_NONE) continue;
-        nodes.push_back(in_node(*graph, i, [&] {
-            Node node = check_node(*graph, i, weight_types);
-            memory.check_node_memory(node);
-            return node;
-        }));
+        nodes.push_back(in_node(*graph, i, [&] { return check_node(*graph, i, weight_types); }));
     }
+    memory.check_graph_memory(*graph, nodes);
     return nodes;
 }
 
