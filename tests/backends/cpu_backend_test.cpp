@@ -309,7 +309,8 @@ TEST(CpuOps, AttentionF32AndF16KvWithGqaMaskAndEmptyRow) {
 
 // One query's attention has the same bits alone as in a batch of positions, and
 // whichever query heads it shares its KV head with (12 here: a group of 8 and
-// one of 4 on the AVX-512 path), on every path.
+// one of 4 on the AVX-512 path), on every path: one position reads the key rows
+// as they are (attention_direct), a batch of them the transposed keys.
 TEST(CpuOps, AttentionRowBitsIndependentOfBatchAndHeads) {
     const int64_t D = 80, Hq = 12, T = 4, S = 150;  // D: a 16-wide tail
     const std::vector<float> q = random_floats(D * Hq * T, 21), k = random_floats(D * S, 22), v = random_floats(D * S, 23);
@@ -333,12 +334,16 @@ TEST(CpuOps, AttentionRowBitsIndependentOfBatchAndHeads) {
     for (Isa isa : kIsas) {
         if (!cpu::isa_supported(isa)) continue;
         const std::vector<float> all = run_cpu(isa, 2, build(0, Hq, 0, T));
-        for (int64_t t = 0; t < T; ++t)
+        for (int64_t t = 0; t < T; ++t) {
             for (int64_t head : {0, 7, 8, 11}) {
                 const std::vector<float> alone = run_cpu(isa, 1, build(head, 1, t, 1));
                 const std::vector<float> want(all.begin() + (t * Hq + head) * D, all.begin() + (t * Hq + head + 1) * D);
                 EXPECT_TRUE(bitwise_equal(alone, want)) << cpu::isa_name(isa) << ": head " << head << ", position " << t;
             }
+            const std::vector<float> heads = run_cpu(isa, 2, build(0, Hq, t, 1));
+            const std::vector<float> want(all.begin() + t * Hq * D, all.begin() + (t + 1) * Hq * D);
+            EXPECT_TRUE(bitwise_equal(heads, want)) << cpu::isa_name(isa) << ": all heads, position " << t;
+        }
     }
 }
 

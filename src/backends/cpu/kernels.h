@@ -90,10 +90,11 @@ inline constexpr int64_t kPackedQ5KBytes = kPackedQ4KBytes + 512;
 inline constexpr int64_t kPackedQ6KBytes = 2048 + 1024 + 256 + 64;
 
 // Query rows of ATTENTION that share a KV head and a mask row, for an optional
-// vector kernel (see run_attention in ops.cpp): the keys transposed,
-// kt[d * kt_stride + j] = k[d] of key j for j < S rounded up to 16 (padding
-// keys are never used), value rows at v + j * v_stride, the mask row (S
-// floats) or null.
+// vector kernel (see run_attention in ops.cpp): for attention_rows the keys
+// transposed, kt[d * kt_stride + j] = k[d] of key j for j < S rounded up to 16
+// (padding keys are never used); for attention_direct the key rows as they
+// are, key j at k + j * k_stride. Value rows at v + j * v_stride, the mask row
+// (S floats) or null.
 inline constexpr int kMaxAttentionHeads = 8;
 struct AttentionRows {
     const float* q[kMaxAttentionHeads];
@@ -102,6 +103,8 @@ struct AttentionRows {
     const float* mask;
     const float* kt;
     int64_t kt_stride;
+    const float* k;
+    int64_t k_stride;
     const float* v;
     int64_t v_stride;
     int64_t D, S;
@@ -169,6 +172,9 @@ struct Kernels {
     // Optional, for RMS_NORM: the sum of the squares x[i] * x[i] (each rounded to float) in
     // double, in any order (a reordered reduction: the op's tolerance, not the scalar bits).
     double (*sum_squares)(const float* x, int64_t n) = nullptr;
+    // Optional: attention_rows from the key rows (a.k) instead of transposed keys, for a decode
+    // step, which reads each key once: transposing them first cost more than the scores.
+    void (*attention_direct)(const AttentionRows& a) = nullptr;
 };
 
 enum FloatWeight { kWF32 = 0, kWF16 = 1, kWBF16 = 2 };

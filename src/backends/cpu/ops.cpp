@@ -308,11 +308,14 @@ void run_attention_rows(Context& ctx, const Node& n) {
     // Staged K (and V) per KV head: D * Sp floats (+ S * D when V is converted), whole cache
     // lines so that every head's keys stay aligned for the kernel's loads.
     const int64_t staged = (D * Sp + (in.v_direct ? 0 : S * D) + 15) / 16 * 16;
-    auto* stage = reinterpret_cast<float*>(ctx.scratch_bytes(sizeof(float) * static_cast<size_t>(Hkv * staged)));
     // A decode step (one unit per KV head) stages its KV head's keys inside its unit, so the
     // staging is spread over the threads with the heads and costs no job of its own; with
     // more units per KV head (prompts) they are staged once, up front, and shared.
     const bool stage_in_unit = T * units_per_kv == 1;
+    // Or, with F32 key and value rows, not staged at all (attention_direct reads the keys).
+    const bool direct = stage_in_unit && ctx.kernels.attention_direct && in.k_strided && in.v_direct;
+    auto* stage = direct ? nullptr
+                         : reinterpret_cast<float*>(ctx.scratch_bytes(sizeof(float) * static_cast<size_t>(Hkv * staged)));
     const int64_t key_blocks = Sp / 16;
     if (!stage_in_unit) {
         ctx.pool.parallel_for(Hkv * key_blocks, std::max<int64_t>(1, min_rows(D) / 16), [&](int64_t first, int64_t last) {
@@ -333,15 +336,16 @@ void run_attention_rows(Context& ctx, const Node& n) {
         for (int64_t u = first; u < last; ++u) {
             const int64_t t = u / (Hkv * units_per_kv), g = u / units_per_kv % Hkv;
             const int64_t h0 = g * group + u % units_per_kv * per_unit, h1 = std::min(h0 + per_unit, (g + 1) * group);
-            float* kt = stage + g * staged;
+            float* kt = direct ? nullptr : stage + g * staged;
             if (stage_in_unit) {
                 // The cache rows were written steps ago and are cold: ask for all of them first,
-                // so that their misses overlap instead of coming one transpose block at a time.
+                // so that their misses overlap instead of coming one transpose block at a time
+                // (attention_direct asks for each next block of 64 itself, while it computes).
                 // (Prefetches never fault, so a row's bytes may be overestimated: 4 per element.)
-                for (int64_t j = 0; j < S; ++j)
+                for (int64_t j = 0; j < (direct ? std::min<int64_t>(S, 64) : S); ++j)
                     for (const sl_tensor* t : {&k, &v})
                         for (int64_t b = 0; b < 4 * D; b += 64) __builtin_prefetch(row_ptr(*t, g, j, 0) + b);
-                for (int64_t j0 = 0; j0 < S; j0 += 16)
+                for (int64_t j0 = 0; j0 < S && !direct; j0 += 16)
                     stage_key_block(ctx.kernels, in, g, j0, std::min<int64_t>(16, S - j0), kt, kt + D * Sp, tmp.data());
             }
             AttentionRows rows{};
@@ -353,12 +357,14 @@ void run_attention_rows(Context& ctx, const Node& n) {
             rows.mask = mask ? load_row(*mask, t, 0, 0, ms.data()) : nullptr;
             rows.kt = kt;
             rows.kt_stride = Sp;
+            rows.k = direct ? reinterpret_cast<const float*>(row_ptr(k, g, 0, 0)) : nullptr;
+            rows.k_stride = direct ? k.nb[2] / 4 : 0;
             rows.v = in.v_direct ? reinterpret_cast<const float*>(row_ptr(v, g, 0, 0)) : kt + D * Sp;
             rows.v_stride = in.v_direct ? v.nb[2] / 4 : D;
             rows.D = D;
             rows.S = S;
             rows.scale = scale;
-            ctx.kernels.attention_rows(rows);
+            (direct ? ctx.kernels.attention_direct : ctx.kernels.attention_rows)(rows);
         }
     });
 }
