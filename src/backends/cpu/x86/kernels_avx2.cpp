@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/x86/attention_direct.h"
 #include "backends/cpu/x86/kquant_unpack.h"
 #include "backends/cpu/x86/prefetch.h"
 #include "backends/cpu/x86/with_count.h"
@@ -717,80 +718,31 @@ void attention_rows_h(const AttentionRows& a) {
     }
 }
 
-// attention_rows from the key rows, with the same bits: attention_rows_h's
-// steps in the same order, only the scores of one key for all H rows come as
-// the lanes of one vector (the queries transposed, qt[d] = element d of every
-// row), eight keys at a time in eight FMA chains (the AVX-512 kernel's scheme).
+// attention_rows from the key rows, with the same bits: the scores and maxima of
+// attention_direct.h, then attention_rows_h's weights, sums and value rows (8
+// dimensions a vector) in the same order.
 template <int H>
 void attention_direct_h(const AttentionRows& a) {
-    constexpr int kBlock = 64, kChains = 8;
-    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
     const int64_t D = a.D, S = a.S, chunks = (D + 7) / 8;
     alignas(32) float qt[512][8];
-    for (int64_t d = 0; d < D; ++d)
-        for (int h = 0; h < 8; ++h) qt[d][h] = h < H ? a.q[h][d] : 0.0f;
+    transpose_queries<H>(a, qt);
     alignas(32) float acc[H][512];
-    alignas(32) float p[H][kBlock];  // the block's softmax weights, row-major as attention_rows_h's
+    alignas(32) float p[H][kDirectBlock];  // the block's softmax weights, row-major as attention_rows_h's
     alignas(32) float m[8], l[H];
-    for (int h = 0; h < 8; ++h) m[h] = h < H ? kNegInf : 0.0f;  // lanes past H: finite, unused
+    for (int h = 0; h < 8; ++h) m[h] = h < H ? kDirectNegInf : 0.0f;  // lanes past H: finite, unused
     for (int h = 0; h < H; ++h) {
         std::fill(acc[h], acc[h] + 8 * chunks, 0.0f);
         l[h] = 0.0f;
     }
-    const __m256 neg_inf = _mm256_set1_ps(kNegInf), scale = _mm256_set1_ps(a.scale);
-    for (int64_t j0 = 0; j0 < S; j0 += kBlock) {
-        const int nj = static_cast<int>(std::min<int64_t>(kBlock, S - j0));
-        // Keys the mask hides (-inf, or NaN, as attention_rows_h's compare reads it) are not read.
-        uint64_t keep = 0;
-        for (int j = 0; j < nj; ++j) {
-            const float mk = a.mask ? a.mask[j0 + j] : 0.0f;
-            if (mk == mk && mk != kNegInf) keep |= uint64_t{1} << j;
-        }
+    const __m256 neg_inf = _mm256_set1_ps(kDirectNegInf);
+    for (int64_t j0 = 0; j0 < S; j0 += kDirectBlock) {
+        const int nj = static_cast<int>(std::min<int64_t>(kDirectBlock, S - j0));
+        const uint64_t keep = keys_kept(a, j0, nj);
         if (!keep) continue;
-        alignas(32) float s[kBlock][8];  // s[j][h]
-        for (int j1 = 0; j1 < nj; j1 += kChains) {
-            // The next block's keys and values while this one's scores take their time: the
-            // cache rows are cold (run_attention_rows asks for the first block only).
-            for (int64_t j = j0 + kBlock + j1; j < std::min<int64_t>(S, j0 + kBlock + j1 + kChains); ++j)
-                for (int64_t b = 0; b < 4 * D; b += 64) {
-                    _mm_prefetch(reinterpret_cast<const char*>(a.k + j * a.k_stride) + b, _MM_HINT_T0);
-                    _mm_prefetch(reinterpret_cast<const char*>(a.v + j * a.v_stride) + b, _MM_HINT_T0);
-                }
-            const float* kr[kChains];
-            #pragma GCC unroll 8
-            for (int i = 0; i < kChains; ++i) kr[i] = a.k + (j0 + std::min(j1 + i, nj - 1)) * a.k_stride;
-            __m256 c[kChains];
-            #pragma GCC unroll 8
-            for (int i = 0; i < kChains; ++i) c[i] = _mm256_setzero_ps();
-            for (int64_t d = 0; d < D; ++d) {
-                const __m256 qd = _mm256_load_ps(qt[d]);
-                #pragma GCC unroll 8
-                for (int i = 0; i < kChains; ++i) c[i] = _mm256_fmadd_ps(qd, _mm256_set1_ps(kr[i][d]), c[i]);
-            }
-            #pragma GCC unroll 8
-            for (int i = 0; i < kChains; ++i) {
-                const int j = j1 + i;
-                if (j >= nj) break;
-                const __m256 score = _mm256_add_ps(_mm256_mul_ps(c[i], scale), _mm256_set1_ps(a.mask ? a.mask[j0 + j] : 0.0f));
-                _mm256_store_ps(s[j], (keep >> j) & 1 ? score : neg_inf);
-            }
-        }
-        __m256 block_max = neg_inf;
-        for (int j = 0; j < nj; ++j) block_max = _mm256_max_ps(_mm256_load_ps(s[j]), block_max);
-        alignas(32) float bmax[8];
-        _mm256_store_ps(bmax, block_max);
+        alignas(32) float s[kDirectBlock][8];  // s[j][h]
+        direct_scores(a, qt, j0, nj, keep, s);
         bool rows_live[H];
-        for (int h = 0; h < H; ++h) {
-            rows_live[h] = bmax[h] != kNegInf;  // else NaN scores only: nothing to add
-            if (rows_live[h] && bmax[h] > m[h]) {
-                const float r = std::exp(m[h] - bmax[h]);  // 0 when m is -inf
-                l[h] *= r;
-                const __m256 rv = _mm256_set1_ps(r);
-                for (int64_t c = 0; c < chunks; ++c)
-                    _mm256_store_ps(acc[h] + 8 * c, _mm256_mul_ps(_mm256_load_ps(acc[h] + 8 * c), rv));
-                m[h] = bmax[h];
-            }
-        }
+        raise_maxima<H>(s, nj, D, m, l, acc, rows_live);
         // The weights, then each row's sum as attention_rows_h adds it: 8 keys a lane, then the lanes.
         const __m256 mv = _mm256_load_ps(m);
         for (int j = 0; j < (nj + 7) / 8 * 8; ++j) {

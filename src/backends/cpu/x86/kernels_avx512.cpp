@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/x86/attention_direct.h"
 #include "backends/cpu/x86/kquant_unpack.h"
 #include "backends/cpu/x86/prefetch.h"
 #include "backends/cpu/x86/with_count.h"
@@ -907,87 +908,35 @@ void transpose16_avx512(const float* rows, int64_t row_stride, int n, int64_t D,
 }
 
 // attention_rows from the key rows, for up to 8 query rows, with the same bits:
-// every step is attention_rows_h's, in the same order (blocks of 64 keys, each
-// score one FMA chain over d, the same softmax and sums), only the scores of
-// one key for all H rows come as the lanes of a ymm (the queries transposed,
-// qt[d] = element d of every row), eight keys at a time in eight FMA chains,
-// each key element broadcast once for all rows.
+// the scores and maxima of attention_direct.h, then attention_rows_h's weights,
+// sums and value rows (16 dimensions a vector) in the same order.
 template <int H>
 void attention_direct_h(const AttentionRows& a) {
-    constexpr int kBlock = 64, kChains = 8;
-    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
     const int64_t D = a.D, S = a.S, chunks = (D + 15) / 16;
     alignas(32) float qt[512][8];
-    for (int64_t d = 0; d < D; ++d)
-        for (int h = 0; h < 8; ++h) qt[d][h] = h < H ? a.q[h][d] : 0.0f;
+    transpose_queries<H>(a, qt);
     alignas(64) float acc[H][512];
-    alignas(64) float p[H][kBlock];  // the block's softmax weights, row-major as attention_rows_h's
+    alignas(64) float p[H][kDirectBlock];  // the block's softmax weights, row-major as attention_rows_h's
     alignas(32) float m[8], l[H];
-    for (int h = 0; h < 8; ++h) m[h] = h < H ? kNegInf : 0.0f;  // lanes past H: finite, unused
+    for (int h = 0; h < 8; ++h) m[h] = h < H ? kDirectNegInf : 0.0f;  // lanes past H: finite, unused
     for (int h = 0; h < H; ++h) {
         std::fill(acc[h], acc[h] + 16 * chunks, 0.0f);
         l[h] = 0.0f;
     }
-    const __m256 scale = _mm256_set1_ps(a.scale);
-    for (int64_t j0 = 0; j0 < S; j0 += kBlock) {
-        const int nj = static_cast<int>(std::min<int64_t>(kBlock, S - j0));
-        // Keys the mask hides (-inf, or NaN, as attention_rows_h's compare reads it) are not read.
-        uint64_t keep = 0;
-        for (int j = 0; j < nj; ++j) {
-            const float mk = a.mask ? a.mask[j0 + j] : 0.0f;
-            if (mk == mk && mk != kNegInf) keep |= uint64_t{1} << j;
-        }
+    for (int64_t j0 = 0; j0 < S; j0 += kDirectBlock) {
+        const int nj = static_cast<int>(std::min<int64_t>(kDirectBlock, S - j0));
+        const uint64_t keep = keys_kept(a, j0, nj);
         if (!keep) continue;
-        alignas(32) float s[kBlock][8];  // s[j][h]
-        for (int j1 = 0; j1 < nj; j1 += kChains) {
-            // The next block's keys and values while this one's scores take their time: the
-            // cache rows are cold (run_attention_rows asks for the first block only).
-            for (int64_t j = j0 + kBlock + j1; j < std::min<int64_t>(S, j0 + kBlock + j1 + kChains); ++j)
-                for (int64_t b = 0; b < 4 * D; b += 64) {
-                    _mm_prefetch(reinterpret_cast<const char*>(a.k + j * a.k_stride) + b, _MM_HINT_T0);
-                    _mm_prefetch(reinterpret_cast<const char*>(a.v + j * a.v_stride) + b, _MM_HINT_T0);
-                }
-            const float* kr[kChains];
-            #pragma GCC unroll 8
-            for (int i = 0; i < kChains; ++i) kr[i] = a.k + (j0 + std::min(j1 + i, nj - 1)) * a.k_stride;
-            __m256 c[kChains];
-            #pragma GCC unroll 8
-            for (int i = 0; i < kChains; ++i) c[i] = _mm256_setzero_ps();
-            for (int64_t d = 0; d < D; ++d) {
-                const __m256 qd = _mm256_load_ps(qt[d]);
-                #pragma GCC unroll 8
-                for (int i = 0; i < kChains; ++i) c[i] = _mm256_fmadd_ps(qd, _mm256_set1_ps(kr[i][d]), c[i]);
-            }
-            #pragma GCC unroll 8
-            for (int i = 0; i < kChains; ++i) {
-                const int j = j1 + i;
-                if (j >= nj) break;
-                const __m256 score = _mm256_add_ps(_mm256_mul_ps(c[i], scale), _mm256_set1_ps(a.mask ? a.mask[j0 + j] : 0.0f));
-                _mm256_store_ps(s[j], (keep >> j) & 1 ? score : _mm256_set1_ps(kNegInf));
-            }
-        }
-        __m256 block_max = _mm256_set1_ps(kNegInf);
-        for (int j = 0; j < nj; ++j) block_max = _mm256_max_ps(_mm256_load_ps(s[j]), block_max);
-        alignas(32) float bmax[8];
-        _mm256_store_ps(bmax, block_max);
+        alignas(32) float s[kDirectBlock][8];  // s[j][h]
+        direct_scores(a, qt, j0, nj, keep, s);
         bool rows_live[H];
-        for (int h = 0; h < H; ++h) {
-            rows_live[h] = bmax[h] != kNegInf;  // else NaN scores only: nothing to add
-            if (rows_live[h] && bmax[h] > m[h]) {
-                const float r = std::exp(m[h] - bmax[h]);  // 0 when m is -inf
-                l[h] *= r;
-                const __m512 rv = _mm512_set1_ps(r);
-                for (int64_t c = 0; c < chunks; ++c)
-                    _mm512_store_ps(acc[h] + 16 * c, _mm512_mul_ps(_mm512_load_ps(acc[h] + 16 * c), rv));
-                m[h] = bmax[h];
-            }
-        }
+        raise_maxima<H>(s, nj, D, m, l, acc, rows_live);
         // The weights, then each row's sum as attention_rows_h adds it: 16 keys a lane, then the lanes.
         const __m512 mv = _mm512_castps256_ps512(_mm256_load_ps(m));
         for (int j = 0; j < (nj + 15) / 16 * 16; ++j) {
             alignas(32) float pj[8];
             const __m256 score = _mm256_load_ps(s[j < nj ? j : 0]);
-            const __mmask8 live = j < nj ? _mm256_cmp_ps_mask(score, _mm256_set1_ps(kNegInf), _CMP_NEQ_OQ) : 0;
+            const __mmask8 live = j < nj ? _mm256_cmp_ps_mask(score, _mm256_set1_ps(kDirectNegInf), _CMP_NEQ_OQ) : 0;
             _mm256_store_ps(pj, _mm256_maskz_mov_ps(
                                     live, _mm512_castps512_ps256(exp_nonpositive(_mm512_sub_ps(_mm512_castps256_ps512(score), mv)))));
             for (int h = 0; h < H; ++h) p[h][j] = rows_live[h] ? pj[h] : 0.0f;
