@@ -353,7 +353,9 @@ std::string OptionParser::help() const {
         for (size_t i = 0; i < opt.names.size(); ++i) left += (i ? ", " : "") + opt.names[i];
         if (!opt.is_flag()) left += " " + opt.metavar;
         std::string text = opt.help;
-        if (!opt.default_text.empty())
+        // A help text that names its default in words ("the model's, at most 4096") keeps it
+        // alone: the registered value (0 for "unset") would only contradict it.
+        if (!opt.default_text.empty() && text.find("(default: ") == std::string::npos)
             text += cat(text.empty() ? "" : " ", "(default: ", opt.default_text, ")");
         options.push_back({left, text});
     }

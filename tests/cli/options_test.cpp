@@ -257,6 +257,9 @@ TEST_F(Options, DefaultIsTheValueAtRegistration) {
     p.option("--a", &a, "N", "a number");
     a = 99;
     EXPECT_NE(p.help().find("(default: 3)"), std::string::npos) << p.help();
+    int32_t unset = 0;
+    p.option("--c", &unset, "N", "context size (default: the model's)");
+    EXPECT_NE(p.help().find("context size (default: the model's)\n"), std::string::npos) << p.help();
     std::string empty;
     p.option("--s", &empty, "S", "no default shown");
     EXPECT_NE(p.help().find("no default shown\n"), std::string::npos) << p.help();
