@@ -141,7 +141,7 @@ struct RunPlan {
 
 // Bytes of its next range that each idle worker is asked to read while the ops between two
 // runs go (thread_pool.h, prefetch_hint): up to its L2, more than the few microseconds of a
-// decode step's small ops let it read (the rest is dropped when the job starts). Alternating
+// decode step's small ops let it read. Alternating
 // tokens within one decode, 1 MB hints (Zen 4's L2) made tokens 1% faster than 256 KB ones.
 size_t hint_bytes() {
     static const size_t bytes = [] {

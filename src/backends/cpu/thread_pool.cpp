@@ -149,10 +149,14 @@ void ThreadPool::worker(int index) {
     uint32_t seen = 0;  // wake_'s value when the pool was built, before any job or stop
     uint64_t done_gen = 0;
     Hint& hint = hints_[static_cast<size_t>(index)];
+    // The hint not read yet: a few lines per spin, so a job is seen at once. What is left of it
+    // survives the jobs in between (the attention between the QKV and O products, say) until
+    // the next hint replaces it: alternating within one decode, keeping it made tokens ~1%
+    // shorter than dropping it at the next job.
+    const char* next = nullptr;
+    const char* end = nullptr;
     for (;;) {
         uint32_t w = wake_.load(std::memory_order_acquire);
-        const char* next = nullptr;  // the hint not read yet: a few lines per spin, so a job is seen at once
-        const char* end = nullptr;
         for (int spin = 0; w == seen && spin < kSpins; ++spin) {
             if (const char* begin = hint.begin.exchange(nullptr, std::memory_order_acquire))
                 next = begin, end = begin + hint.bytes.load(std::memory_order_relaxed);

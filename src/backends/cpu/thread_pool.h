@@ -38,9 +38,10 @@ public:
     }
     static int64_t balanced_begin(int64_t count, int p, int parts) { return count * p / parts; }
 
-    // A hint for worker `worker` (1..size() - 1): while it waits for the next job, read
-    // [p, p + bytes) into its L2, most likely the start of its part of that job. An idle
-    // worker has nothing else to do, and a product that starts cached starts at full speed.
+    // A hint for worker `worker` (1..size() - 1): while it waits for jobs, read [p, p + bytes)
+    // into its L2, most likely the start of its part of a coming job, until a new hint replaces
+    // it. An idle worker has nothing else to do, and a product that starts cached starts at
+    // full speed.
     void prefetch_hint(int worker, const void* p, size_t bytes);
 
     // Calls fn(chunk) for every chunk in [0, n_chunks), spread over the threads,
