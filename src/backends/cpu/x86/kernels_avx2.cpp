@@ -610,6 +610,38 @@ inline __m256 exp_nonpositive(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
 }
 
+// acc[h] += w[h][j] * value row j0 + j for h < H and the keys j < nj that kept(j) (a key
+// with a -inf score has w = 0 in every row and is skipped: its values may be NaN), 8
+// dimensions a vector, each value vector loaded once for all H rows.
+template <int H, class Kept>
+inline __attribute__((always_inline)) void add_value_rows(const AttentionRows& a, int64_t j0, int nj, Kept kept,
+                                                          const float (*w)[64], float (*acc)[512]) {
+    const int64_t D = a.D, chunks = (D + 7) / 8;
+    for (int64_t c = 0; c < chunks; ++c) {
+        const __m256i dm = first_lanes(D - 8 * c);
+        __m256 o[H];
+        #pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) o[h] = _mm256_load_ps(acc[h] + 8 * c);
+        for (int j = 0; j < nj; ++j) {
+            if (!kept(j)) continue;
+            const __m256 vv = _mm256_maskload_ps(a.v + (j0 + j) * a.v_stride + 8 * c, dm);
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) o[h] = _mm256_fmadd_ps(_mm256_set1_ps(w[h][j]), vv, o[h]);
+        }
+        #pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) _mm256_store_ps(acc[h] + 8 * c, o[h]);
+    }
+}
+
+// Row h's output: its accumulator over its sum (0 where nothing was added).
+template <int H>
+inline void write_rows(const AttentionRows& a, const float (*acc)[512], const float* l) {
+    for (int h = 0; h < H; ++h) {
+        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        for (int64_t d = 0; d < a.D; ++d) a.out[h][d] = acc[h][d] * inv;
+    }
+}
+
 // Attention for up to 8 query rows that share a KV head and a mask, the
 // AVX-512 kernel with 8 keys and 8 dimensions a vector: per block of 64 keys
 // (skipped when the mask hides all of it), 8 keys' scores at a time from the
@@ -696,26 +728,9 @@ void attention_rows_h(const AttentionRows& a) {
             }
             l[h] += hsum(psum);
         }
-        // Keys with a -inf score have p = 0 in every row and are skipped: their values may be NaN.
-        for (int64_t c = 0; c < chunks; ++c) {
-            const __m256i dm = first_lanes(D - 8 * c);
-            __m256 o[H];
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) o[h] = _mm256_load_ps(acc[h] + 8 * c);
-            for (int j = 0; j < nj; ++j) {
-                if (!((keep[j / 8] >> (j % 8)) & 1)) continue;
-                const __m256 vv = _mm256_maskload_ps(a.v + (j0 + j) * a.v_stride + 8 * c, dm);
-                #pragma GCC unroll 8
-                for (int h = 0; h < H; ++h) o[h] = _mm256_fmadd_ps(_mm256_set1_ps(s[h][j]), vv, o[h]);
-            }
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) _mm256_store_ps(acc[h] + 8 * c, o[h]);
-        }
+        add_value_rows<H>(a, j0, nj, [&](int j) { return (keep[j / 8] >> (j % 8)) & 1; }, s, acc);
     }
-    for (int h = 0; h < H; ++h) {
-        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
-        for (int64_t d = 0; d < D; ++d) a.out[h][d] = acc[h][d] * inv;
-    }
+    write_rows<H>(a, acc, l);
 }
 
 // attention_rows from the key rows, with the same bits: the scores and maxima of
@@ -758,25 +773,9 @@ void attention_direct_h(const AttentionRows& a) {
             for (int v = 0; v < nj; v += 8) psum = _mm256_add_ps(psum, _mm256_load_ps(p[h] + v));
             l[h] += hsum(psum);
         }
-        for (int64_t c = 0; c < chunks; ++c) {
-            const __m256i dm = first_lanes(D - 8 * c);
-            __m256 o[H];
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) o[h] = _mm256_load_ps(acc[h] + 8 * c);
-            for (int j = 0; j < nj; ++j) {
-                if (!((keep >> j) & 1)) continue;
-                const __m256 vv = _mm256_maskload_ps(a.v + (j0 + j) * a.v_stride + 8 * c, dm);
-                #pragma GCC unroll 8
-                for (int h = 0; h < H; ++h) o[h] = _mm256_fmadd_ps(_mm256_set1_ps(p[h][j]), vv, o[h]);
-            }
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) _mm256_store_ps(acc[h] + 8 * c, o[h]);
-        }
+        add_value_rows<H>(a, j0, nj, [keep](int j) { return (keep >> j) & 1; }, p, acc);
     }
-    for (int h = 0; h < H; ++h) {
-        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
-        for (int64_t d = 0; d < D; ++d) a.out[h][d] = acc[h][d] * inv;
-    }
+    write_rows<H>(a, acc, l);
 }
 
 void attention_rows_avx2(const AttentionRows& a) {

@@ -704,6 +704,38 @@ inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
+// acc[h] += w[h][j] * value row j0 + j for h < H and the keys j < nj that kept(j) (a key
+// with a -inf score has w = 0 in every row and is skipped: its values may be NaN), 16
+// dimensions a vector, each value vector loaded once for all H rows.
+template <int H, class Kept>
+inline __attribute__((always_inline)) void add_value_rows(const AttentionRows& a, int64_t j0, int nj, Kept kept,
+                                                          const float (*w)[64], float (*acc)[512]) {
+    const int64_t D = a.D, chunks = (D + 15) / 16;
+    for (int64_t c = 0; c < chunks; ++c) {
+        const __mmask16 dm = static_cast<__mmask16>(c + 1 < chunks || D % 16 == 0 ? 0xffff : (1u << (D % 16)) - 1);
+        __m512 o[H];
+        #pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) o[h] = _mm512_load_ps(acc[h] + 16 * c);
+        for (int j = 0; j < nj; ++j) {
+            if (!kept(j)) continue;
+            const __m512 vv = _mm512_maskz_loadu_ps(dm, a.v + (j0 + j) * a.v_stride + 16 * c);
+            #pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) o[h] = _mm512_fmadd_ps(_mm512_set1_ps(w[h][j]), vv, o[h]);
+        }
+        #pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) _mm512_store_ps(acc[h] + 16 * c, o[h]);
+    }
+}
+
+// Row h's output: its accumulator over its sum (0 where nothing was added).
+template <int H>
+inline void write_rows(const AttentionRows& a, const float (*acc)[512], const float* l) {
+    for (int h = 0; h < H; ++h) {
+        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        for (int64_t d = 0; d < a.D; ++d) a.out[h][d] = acc[h][d] * inv;
+    }
+}
+
 // Attention for up to 8 query rows that share a KV head and a mask: per block
 // of 64 keys (skipped when the mask hides all of it), 16 keys' scores at a
 // time from the transposed keys, each key vector loaded once for all rows
@@ -787,26 +819,9 @@ void attention_rows_h(const AttentionRows& a) {
             }
             l[h] += _mm512_reduce_add_ps(psum);
         }
-        // Keys with a -inf score have p = 0 in every row and are skipped: their values may be NaN.
-        for (int64_t c = 0; c < chunks; ++c) {
-            const __mmask16 dm = static_cast<__mmask16>(c + 1 < chunks || D % 16 == 0 ? 0xffff : (1u << (D % 16)) - 1);
-            __m512 o[H];
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) o[h] = _mm512_load_ps(acc[h] + 16 * c);
-            for (int j = 0; j < nj; ++j) {
-                if (!((keep[j / 16] >> (j % 16)) & 1)) continue;
-                const __m512 vv = _mm512_maskz_loadu_ps(dm, a.v + (j0 + j) * a.v_stride + 16 * c);
-                #pragma GCC unroll 8
-                for (int h = 0; h < H; ++h) o[h] = _mm512_fmadd_ps(_mm512_set1_ps(s[h][j]), vv, o[h]);
-            }
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) _mm512_store_ps(acc[h] + 16 * c, o[h]);
-        }
+        add_value_rows<H>(a, j0, nj, [&](int j) { return (keep[j / 16] >> (j % 16)) & 1; }, s, acc);
     }
-    for (int h = 0; h < H; ++h) {
-        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
-        for (int64_t d = 0; d < D; ++d) a.out[h][d] = acc[h][d] * inv;
-    }
+    write_rows<H>(a, acc, l);
 }
 
 // silu(x) = x / (1 + e^-x) from e = e^-|x| in (0, 1], which cannot overflow:
@@ -947,25 +962,9 @@ void attention_direct_h(const AttentionRows& a) {
             for (int v = 0; v < nj; v += 16) psum = _mm512_add_ps(psum, _mm512_load_ps(p[h] + v));
             l[h] += _mm512_reduce_add_ps(psum);
         }
-        for (int64_t c = 0; c < chunks; ++c) {
-            const __mmask16 dm = static_cast<__mmask16>(c + 1 < chunks || D % 16 == 0 ? 0xffff : (1u << (D % 16)) - 1);
-            __m512 o[H];
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) o[h] = _mm512_load_ps(acc[h] + 16 * c);
-            for (int j = 0; j < nj; ++j) {
-                if (!((keep >> j) & 1)) continue;
-                const __m512 vv = _mm512_maskz_loadu_ps(dm, a.v + (j0 + j) * a.v_stride + 16 * c);
-                #pragma GCC unroll 8
-                for (int h = 0; h < H; ++h) o[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[h][j]), vv, o[h]);
-            }
-            #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) _mm512_store_ps(acc[h] + 16 * c, o[h]);
-        }
+        add_value_rows<H>(a, j0, nj, [keep](int j) { return (keep >> j) & 1; }, p, acc);
     }
-    for (int h = 0; h < H; ++h) {
-        const float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
-        for (int64_t d = 0; d < D; ++d) a.out[h][d] = acc[h][d] * inv;
-    }
+    write_rows<H>(a, acc, l);
 }
 
 void attention_rows_avx512(const AttentionRows& a) {
