@@ -192,7 +192,7 @@ const RopeAngles& rope_angles(Context& ctx, const Node& n) {
                 static_cast<int64_t>(a.positions.size()) == T;
     for (int64_t t = 0; same && t < T; ++t) same = a.positions[static_cast<size_t>(t)] == load_i32(pos, t, 0, 0, 0);
     if (same) return a;
-    a.n_rot = n_rot, a.freq_base = freq_base, a.freq_scale = freq_scale;
+    a.n_rot = -1;  // no match until the tables below are whole
     a.positions.resize(static_cast<size_t>(T));
     a.cos.resize(static_cast<size_t>(T * half));
     a.sin.resize(static_cast<size_t>(T * half));
@@ -210,6 +210,7 @@ const RopeAngles& rope_angles(Context& ctx, const Node& n) {
             }
         }
     });
+    a.n_rot = n_rot, a.freq_base = freq_base, a.freq_scale = freq_scale;
     return a;
 }
 
