@@ -263,6 +263,22 @@ TEST(CpuOps, RopeBothModesPartialRotation) {
     }
 }
 
+// The cpu backend computes a graph's ROPE angles once per positions and parameters and
+// keeps them for the next ROPE nodes: a chain that changes the positions, then the base,
+// then neither, must still match the reference.
+TEST(CpuOps, RopeNodesWithOtherPositionsOrBasesInOneGraph) {
+    expect_matches_reference([](GraphHarness& h) {
+        const int64_t D = 32, H = 3, T = 5;
+        const int x = h.leaf(SL_DTYPE_F32, {D, H, T, 1}, random_floats(D * H * T, 9));
+        const int p1 = h.leaf_i32({T, 1, 1, 1}, {0, 1, 2, 3, 4});
+        const int p2 = h.leaf_i32({T, 1, 1, 1}, {7, 9, 11, 13, 15});
+        const auto rope = [&](int in, int pos, float base) {
+            return h.node(SL_OP_ROPE, {D, H, T, 1}, {in, pos}, {32, SL_ROPE_ADJACENT, fbits(base), fbits(1.0f)});
+        };
+        return rope(rope(rope(rope(x, p1, 10000.0f), p2, 10000.0f), p2, 500.0f), p2, 500.0f);
+    }, 1e-12, "rope chain");
+}
+
 // q [D, Hq, T]; k and v [D, Hkv, S] as strided views of a [D, S, Hkv] cache of
 // `kv` dtype whose last 3 slots hold NaN and are masked for every query; a causal
 // mask; and optionally one query row that sees no key at all.
