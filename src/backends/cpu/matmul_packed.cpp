@@ -168,10 +168,6 @@ void hint_next_run(Context& ctx, std::span<const Node> rest) {
     if (next == rest.end() || ctx.pool.size() < 2) return;
     const RunPlan plan(ctx, rest.subspan(static_cast<size_t>(next - rest.begin())));
     if (plan.count == 0) return;
-    const PackedMatrix& first = *plan.run[0].packed;  // the caller's range starts at its group 0
-    const unsigned char* caller_start = first.group_start(0);
-    const auto caller_bytes = std::min(kCallerHintBytes, static_cast<size_t>(first.group_start(first.groups()) - caller_start));
-    for (size_t b = 0; b < caller_bytes; b += 64) __builtin_prefetch(caller_start + b, 0, 2);  // into L2
     const int parts = ctx.pool.balanced_parts(plan.total(), plan.min_groups);
     for (int w = 1; w < parts; ++w) {
         size_t j;
@@ -182,6 +178,12 @@ void hint_next_run(Context& ctx, std::span<const Node> rest) {
         const auto left = static_cast<size_t>(packed.group_start(packed.groups()) - start);
         ctx.pool.prefetch_hint(w, start, std::min(hint_bytes(), left));
     }
+    // The workers' hints first: the caller's own requests wait for free miss buffers, and the
+    // workers would wait for them (alternating, tokens took ~1.6% less time, 8 of 10 runs).
+    const PackedMatrix& first = *plan.run[0].packed;  // the caller's range starts at its group 0
+    const unsigned char* caller_start = first.group_start(0);
+    const auto caller_bytes = std::min(kCallerHintBytes, static_cast<size_t>(first.group_start(first.groups()) - caller_start));
+    for (size_t b = 0; b < caller_bytes; b += 64) __builtin_prefetch(caller_start + b, 0, 2);  // into L2
 }
 
 }  // namespace
