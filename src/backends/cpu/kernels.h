@@ -96,6 +96,9 @@ inline constexpr int64_t kPackedQ6KBytes = 2048 + 1024 + 256 + 64;
 // are, key j at k + j * k_stride. Value rows at v + j * v_stride, the mask row
 // (S floats) or null.
 inline constexpr int kMaxAttentionHeads = 8;
+// Keys per step of the kernels' online softmax; attention_direct asks for the block after
+// the one it computes, so its caller asks for the first block only.
+inline constexpr int kAttentionKeyBlock = 64;
 struct AttentionRows {
     const float* q[kMaxAttentionHeads];
     float* out[kMaxAttentionHeads];

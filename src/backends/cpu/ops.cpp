@@ -341,9 +341,9 @@ void run_attention_rows(Context& ctx, const Node& n) {
             if (stage_in_unit) {
                 // The cache rows were written steps ago and are cold: ask for all of them first,
                 // so that their misses overlap instead of coming one transpose block at a time
-                // (attention_direct asks for each next block of 64 itself, while it computes).
+                // (attention_direct asks for each next block itself, while it computes).
                 // (Prefetches never fault, so a row's bytes may be overestimated: 4 per element.)
-                for (int64_t j = 0; j < (direct ? std::min<int64_t>(S, 64) : S); ++j)
+                for (int64_t j = 0; j < (direct ? std::min<int64_t>(S, kAttentionKeyBlock) : S); ++j)
                     for (const sl_tensor* t : {&k, &v})
                         for (int64_t b = 0; b < 4 * D; b += 64) __builtin_prefetch(row_ptr(*t, g, j, 0) + b);
                 for (int64_t j0 = 0; j0 < S && !direct; j0 += 16)

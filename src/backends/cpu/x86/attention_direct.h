@@ -18,7 +18,7 @@ namespace suanli::cpu {
 namespace {
 
 // Keys per step of the online softmax, as attention_rows_h's.
-constexpr int kDirectBlock = 64;
+constexpr int kDirectBlock = kAttentionKeyBlock;
 constexpr float kDirectNegInf = -std::numeric_limits<float>::infinity();
 
 // qt[d][h] = element d of query row h; lanes past the H rows are 0.
