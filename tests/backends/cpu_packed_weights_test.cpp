@@ -14,6 +14,8 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/packed_weights.h"
+#include "backends/cpu/thread_pool.h"
 #include "core/error.h"
 #include "graph_harness.h"
 
@@ -97,7 +99,10 @@ bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
 class CpuPackedWeights : public ::testing::TestWithParam<sl_dtype> {
 protected:
     void SetUp() override { g_k = k_quant(GetParam()) ? 768 : 544; }
-    void TearDown() override { cpu::clear_forced_isa(); }
+    void TearDown() override {
+        cpu::clear_forced_isa();
+        cpu::force_k_slice_bytes(0);
+    }
 };
 
 TEST_P(CpuPackedWeights, SameBitsAsUnpreparedForEveryColumnAndThreadCount) {
@@ -166,6 +171,68 @@ TEST_P(CpuPackedWeights, ProductsOfOneInputKeepTheirBitsAndTheirOrder) {
                 EXPECT_TRUE(bitwise_equal(h.values(out[1]), want[1])) << what;
                 EXPECT_TRUE(bitwise_equal(h.values(out[2]), want[2])) << what;
             }
+    }
+}
+
+// Q8_0/Q4_0 rows cut into slices of K (PackedMatrix): the slices cover each row's blocks in
+// order, all but the last of an even count, none over the size asked for; and products keep
+// the bits of the whole rows, alone and in a run of one input, on every path.
+TEST_P(CpuPackedWeights, SlicesOfKKeepTheBits) {
+    const sl_dtype dtype = GetParam();
+    if (k_quant(dtype)) GTEST_SKIP() << "K-quant rows are not sliced";
+    const int64_t nblocks = g_k / 32;  // 17
+    const size_t block_bytes = cpu::kMaxQuantRows * traits(static_cast<DType>(dtype)).block_bytes;  // a group's
+    const std::vector<std::byte> weights[2] = {quantized(dtype, 7), quantized(dtype, 11)};
+    // At most 2 blocks a slice (the last one block), 6 (6, 6, 5), 10 (10, 7), and whole rows.
+    for (int64_t most : {2, 6, 10, 17}) {
+        const size_t bytes = static_cast<size_t>(most) * block_bytes;
+        cpu::force_k_slice_bytes(bytes);
+        {
+            cpu::ThreadPool pool(1);
+            const cpu::PackedMatrix packed(dtype, reinterpret_cast<const unsigned char*>(weights[0].data()),
+                                           row_bytes(static_cast<DType>(dtype), g_k), g_k, M, pool);
+            int64_t next = 0;
+            for (const cpu::KSlice& slice : packed.q0_slices()) {
+                EXPECT_EQ(slice.first_block, next);
+                EXPECT_LE(slice.layout.nblocks, most);
+                EXPECT_EQ(slice.layout.adds_to_out, next > 0);
+                next += slice.layout.nblocks;
+                if (next < nblocks) {
+                    EXPECT_EQ(slice.layout.nblocks % 2, 0);
+                }
+            }
+            EXPECT_EQ(next, nblocks);
+            EXPECT_EQ(packed.q0_slices().size(), static_cast<size_t>((nblocks + most - 1) / most));
+        }
+        for (Isa isa : kIsas) {
+            const cpu::Kernels& k = cpu::kernels_for(isa);
+            if (!cpu::isa_supported(isa) || !(dtype == SL_DTYPE_Q8_0 ? k.gemm_packed_q8_0 : k.gemm_packed_q4_0)) continue;
+            for (int threads : {1, 2, 3})
+                for (int64_t N : {1, 3, 13}) {
+                    const std::string what = cat(cpu::isa_name(isa), ", ", most, " blocks a slice, ", threads,
+                                                 " threads, N=", N);
+                    cpu::force_isa(isa);
+                    const std::vector<float> want[2] = {multiply(threads, dtype, weights[0], 0, N),
+                                                        multiply(threads, dtype, weights[1], 0, N)};
+                    GraphHarness h(cpu_backend(), threads);
+                    std::vector<std::unique_ptr<Wrapped>> wrapped;
+                    int a[2];
+                    for (int i = 0; i < 2; ++i) {
+                        wrapped.push_back(std::make_unique<Wrapped>(h, weights[i]));
+                        const sl_tensor t = matrix_at(dtype, wrapped.back()->base());
+                        ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+                        a[i] = h.leaf(dtype, {g_k, M, 1, 1}, std::vector<float>(static_cast<size_t>(g_k * M)));
+                        h[a[i]].addr = wrapped.back()->base();
+                    }
+                    // Two products of one B: one job per slice for both.
+                    const int b = h.leaf(SL_DTYPE_F32, {g_k, N, 1, 1}, random_floats(static_cast<size_t>(g_k * N), 9));
+                    const int out[2] = {h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a[0], b}),
+                                        h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a[1], b})};
+                    ASSERT_EQ(h.run(), SL_OK) << h.error();
+                    EXPECT_TRUE(bitwise_equal(h.values(out[0]), want[0])) << what;
+                    EXPECT_TRUE(bitwise_equal(h.values(out[1]), want[1])) << what;
+                }
+        }
     }
 }
 

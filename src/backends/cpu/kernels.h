@@ -54,12 +54,16 @@ inline constexpr int kMaxFloatCols = 4;
 // and the group's 16 f16 scales per block. The blocks go in pairs: the quants
 // of blocks 2i and 2i + 1, then their 2 x 16 scales (64 bytes), so that a group
 // is one stream of aligned vectors (an odd last block is followed by zeros).
+// Long rows are cut into slices of K, each one such layout of its blocks (see
+// PackedMatrix): a kernel call multiplies one slice, and a slice after the
+// first adds its sums to what the slices before it stored.
 struct PackedQ0 {
     const unsigned char* data;  // group g at data + g * pairs * pair_bytes
-    int64_t nblocks;            // blocks per row
+    int64_t nblocks;            // blocks per row (of the slice)
     int64_t pairs;              // (nblocks + 1) / 2
     int64_t quant_bytes;        // per block: 512 (Q8_0) or 256 (Q4_0)
     int64_t pair_bytes;         // 2 * quant_bytes + 64
+    bool adds_to_out = false;   // the sums start from out's values, not from 0
 };
 
 // A Q4_K, Q5_K or Q6_K matrix repacked at load time, rows in groups of
@@ -140,7 +144,9 @@ struct Kernels {
                       int64_t nblocks, float* out, int64_t ldo) = nullptr;
     // Optional, only with gemm_q8_0/gemm_q4_0: the same products from a PackedQ0 matrix, group
     // `group` (its first nr rows stored), with the same bits as those kernels. col_sums[c *
-    // col_stride + b] is the sum of the quants of column c's block b.
+    // col_stride + b] is the sum of the quants of column c's block b. For a slice of K, cols and
+    // col_sums point at its first block, and slice by slice in order the sums are the same
+    // float steps as in one call (each row's sum is one chain of block products).
     void (*gemm_packed_q8_0)(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,
                              int64_t col_stride, int64_t ncols, float* out, int64_t ldo) = nullptr;
     void (*gemm_packed_q4_0)(const PackedQ0& w, int64_t group, int nr, const BlockQ8A* cols, const int32_t* col_sums,

@@ -89,10 +89,19 @@ struct PackedProduct {
     const sl_tensor* out;
 };
 
+// Whether x and y are cut into the same slices of K (always so for the same K and type, unless
+// a test changed the slice size between their packing).
+bool same_slices(const PackedMatrix& x, const PackedMatrix& y) {
+    const std::span<const KSlice> a = x.q0_slices(), b = y.q0_slices();
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const KSlice& s, const KSlice& t) {
+        return s.first_block == t.first_block && s.layout.nblocks == t.layout.nblocks;
+    });
+}
+
 // How many nodes from nodes[0] (a MUL_MAT with packed weights, run[0]) can run
-// with it: the same B, weights of the same type packed too, one matrix (no
-// broadcast), and outputs that overlap neither B nor each other, so that
-// running them together reads and writes what running them in order would.
+// with it: the same B, weights of the same type packed too (in the same slices),
+// one matrix (no broadcast), and outputs that overlap neither B nor each other,
+// so that running them together reads and writes what running them in order would.
 size_t fusable_run(const Context& ctx, std::span<const Node> nodes, PackedProduct (&run)[kMaxFused]) {
     const Node& head = nodes[0];
     const sl_tensor& b = head.in(1);
@@ -102,7 +111,7 @@ size_t fusable_run(const Context& ctx, std::span<const Node> nodes, PackedProduc
         const Node& n = nodes[i];
         if (n.out.op != SL_OP_MUL_MAT || !same_tensor(n.in(1), b) || n.in(0).dtype != head.in(0).dtype) break;
         std::shared_ptr<const PackedMatrix> packed = ctx.packed.find(n.in(0));
-        if (!packed || overlap(n.out, b)) break;
+        if (!packed || !same_slices(*packed, *run[0].packed) || overlap(n.out, b)) break;
         bool disjoint = true;
         for (size_t j = 0; j < count; ++j) disjoint = disjoint && !overlap(n.out, *run[j].out);
         if (!disjoint) break;
@@ -206,23 +215,30 @@ size_t run_mul_mats_packed(Context& ctx, std::span<const Node> nodes) {
     const int64_t K = a.ne[0], N = b.ne[1];
     const int64_t nblocks = K / (kquant ? 256 : 32);
     const QuantizedColumns cols = quantize_columns(ctx, b, a.dtype, K);
-    // Group by group, so that the threads end together (parallel_for_balanced).
-    ctx.pool.parallel_for_balanced(plan.total(), plan.min_groups, 1, [&](int64_t first, int64_t last) {
-        for (int64_t u = first; u < last; ++u) {
-            size_t j;
-            int64_t g, mat;
-            plan.locate(u, j, g, mat);
-            const PackedMatrix& packed = *plan.run[j].packed;
-            const int64_t M = plan.run[j].out->ne[0], m = g * kMaxQuantRows;
-            const int nr = static_cast<int>(std::min<int64_t>(kMaxQuantRows, M - m));
-            float* o = reinterpret_cast<float*>(plan.run[j].out->addr) + mat * M * N + m;
-            const int64_t first_block = mat * N * nblocks;
-            if (kquant)
-                gemm_k(packed.kquant(), g, nr, cols.k + first_block, cols.sums + 8 * first_block, nblocks, N, o, M);
-            else
-                gemm_q0(packed.q0(), g, nr, cols.q0 + first_block, cols.sums + first_block, nblocks, N, o, M);
-        }
-    });
+    // Slice by slice of K (Q8_0/Q4_0; one job each, as a slice adds to what the one before
+    // stored), group by group, so that the threads end together (parallel_for_balanced).
+    const size_t slices = kquant ? 1 : plan.run[0].packed->q0_slices().size();
+    for (size_t s = 0; s < slices; ++s) {
+        ctx.pool.parallel_for_balanced(plan.total(), plan.min_groups, 1, [&](int64_t first, int64_t last) {
+            for (int64_t u = first; u < last; ++u) {
+                size_t j;
+                int64_t g, mat;
+                plan.locate(u, j, g, mat);
+                const PackedMatrix& packed = *plan.run[j].packed;
+                const int64_t M = plan.run[j].out->ne[0], m = g * kMaxQuantRows;
+                const int nr = static_cast<int>(std::min<int64_t>(kMaxQuantRows, M - m));
+                float* o = reinterpret_cast<float*>(plan.run[j].out->addr) + mat * M * N + m;
+                const int64_t first_block = mat * N * nblocks;
+                if (kquant) {
+                    gemm_k(packed.kquant(), g, nr, cols.k + first_block, cols.sums + 8 * first_block, nblocks, N, o, M);
+                } else {
+                    const KSlice& slice = packed.q0_slices()[s];
+                    const int64_t at = first_block + slice.first_block;
+                    gemm_q0(slice.layout, g, nr, cols.q0 + at, cols.sums + at, nblocks, N, o, M);
+                }
+            }
+        });
+    }
     hint_next_run(ctx, nodes.subspan(plan.count));
     return plan.count;
 }

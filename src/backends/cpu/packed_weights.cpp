@@ -1,7 +1,11 @@
 #include "backends/cpu/packed_weights.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <iterator>
+
+#include <unistd.h>
 
 #include "backends/cpu/thread_pool.h"
 #include "core/dtype.h"
@@ -27,7 +31,38 @@ void transpose_rows(const unsigned char* src, int64_t n, int64_t r, unsigned cha
     }
 }
 
+std::atomic<size_t> g_forced_k_slice_bytes{0};
+
+// Blocks per slice of K: at most `most` (0: no limit), kept even so that only a last slice can
+// end in half a pair, and as equal as that allows.
+std::vector<int64_t> slice_blocks(int64_t nblocks, int64_t most) {
+    if (most == 0 || nblocks <= most) return {nblocks};
+    most = std::max<int64_t>(2, most / 2 * 2);
+    const int64_t count = (nblocks + most - 1) / most;
+    const int64_t each = ((nblocks + count - 1) / count + 1) / 2 * 2;
+    std::vector<int64_t> sizes;
+    for (int64_t left = nblocks; left > 0; left -= sizes.back()) sizes.push_back(std::min(each, left));
+    return sizes;
+}
+
 }  // namespace
+
+size_t k_slice_bytes(sl_dtype dtype) {
+    if (const size_t forced = g_forced_k_slice_bytes.load(std::memory_order_relaxed)) return forced;
+    if (dtype != SL_DTYPE_Q4_0) return 0;
+    static const size_t bytes = [] {
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+        const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);  // 0 or -1 where the C library does not know
+#else
+        const long l1 = 0;
+#endif
+        return std::clamp<size_t>(l1 > 0 ? static_cast<size_t>(l1) : size_t{32} << 10, size_t{16} << 10,
+                                  size_t{1} << 20) / 2;
+    }();
+    return bytes;
+}
+
+void force_k_slice_bytes(size_t bytes) { g_forced_k_slice_bytes.store(bytes, std::memory_order_relaxed); }
 
 PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M,
                            ThreadPool& pool)
@@ -37,17 +72,28 @@ PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row
         data_ = allocate_huge_page_memory(static_cast<size_t>(units * packed_bytes(dtype)));
         kquant_ = PackedKQuant{data_.get(), nblocks};
     } else {
-        const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512, pairs = (nblocks + 1) / 2;
-        q0_ = PackedQ0{nullptr, nblocks, pairs, quant_bytes, 2 * quant_bytes + 64};
-        data_ = allocate_huge_page_memory(static_cast<size_t>(groups() * pairs * q0_.pair_bytes));
-        q0_.data = data_.get();
+        const int64_t quant_bytes = dtype == SL_DTYPE_Q4_0 ? 256 : 512, pair_bytes = 2 * quant_bytes + 64;
+        const auto slice_bytes = static_cast<int64_t>(k_slice_bytes(dtype));
+        const std::vector<int64_t> sizes =
+            slice_blocks(nblocks, slice_bytes > 0 ? std::max<int64_t>(1, slice_bytes * 2 / pair_bytes) : 0);
+        int64_t bytes = 0;
+        for (int64_t n : sizes) bytes += groups() * ((n + 1) / 2) * pair_bytes;
+        data_ = allocate_huge_page_memory(static_cast<size_t>(bytes));
+        const unsigned char* at = data_.get();
+        int64_t first_block = 0;
+        for (int64_t n : sizes) {
+            const int64_t pairs = (n + 1) / 2;
+            q0_.push_back({{at, n, pairs, quant_bytes, pair_bytes, first_block > 0}, first_block});
+            at += groups() * pairs * pair_bytes, first_block += n;
+        }
     }
     // Every group is written by one task, its pages faulted in by the thread that writes them.
     pool.parallel_for(groups(), 1, [&](int64_t first, int64_t last) {
         for (int64_t g = first; g < last; ++g) {
             if (dtype == SL_DTYPE_Q4_K || dtype == SL_DTYPE_Q5_K) pack_q4_k_group(g, rows);
             else if (dtype == SL_DTYPE_Q6_K) pack_q6_k_group(g, rows);
-            else pack_q0_group(g, rows);
+            else
+                for (const KSlice& slice : q0_) pack_q0_group(g, slice, rows);
         }
     });
 }
@@ -60,16 +106,17 @@ const unsigned char* PackedMatrix::block_at(const unsigned char* rows, int64_t g
                     : nullptr;
 }
 
-void PackedMatrix::pack_q0_group(int64_t g, const unsigned char* rows) {
+void PackedMatrix::pack_q0_group(int64_t g, const KSlice& slice, const unsigned char* rows) {
     const bool q4 = dtype_ == SL_DTYPE_Q4_0;
-    const int64_t nblocks = q0_.nblocks, qb = q0_.quant_bytes;
-    unsigned char* group = const_cast<unsigned char*>(q0_.data) + g * q0_.pairs * q0_.pair_bytes;
-    if (nblocks % 2 != 0) std::memset(group + q0_.pairs * q0_.pair_bytes - q0_.pair_bytes, 0, static_cast<size_t>(q0_.pair_bytes));
+    const PackedQ0& q0 = slice.layout;
+    const int64_t nblocks = q0.nblocks, qb = q0.quant_bytes;
+    unsigned char* group = const_cast<unsigned char*>(q0.data) + g * q0.pairs * q0.pair_bytes;
+    if (nblocks % 2 != 0) std::memset(group + q0.pairs * q0.pair_bytes - q0.pair_bytes, 0, static_cast<size_t>(q0.pair_bytes));
     // Row by row, so that each source row is read in order (the group's packed bytes stay in cache).
     for (int64_t r = 0; r < kMaxQuantRows; ++r)
         for (int64_t b = 0; b < nblocks; ++b) {
-            const unsigned char* block = block_at(rows, g, r, b);
-            unsigned char* pair = group + b / 2 * q0_.pair_bytes;
+            const unsigned char* block = block_at(rows, g, r, slice.first_block + b);
+            unsigned char* pair = group + b / 2 * q0.pair_bytes;
             unsigned char* d = pair + 2 * qb + b % 2 * 32 + 2 * r;  // the f16 scale
             if (block) std::memcpy(d, block, 2);
             else d[0] = d[1] = 0;

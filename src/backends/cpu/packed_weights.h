@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <vector>
 
 #include "backends/cpu/kernels.h"
 #include "core/huge_page_memory.h"
@@ -19,22 +21,43 @@ namespace suanli::cpu {
 
 class ThreadPool;
 
+// One slice of K of a packed Q8_0/Q4_0 matrix: blocks [first_block, first_block +
+// layout.nblocks) of every row.
+struct KSlice {
+    PackedQ0 layout;
+    int64_t first_block;
+};
+
+// The most bytes of one group's slice of K (kMaxQuantRows rows) in the `dtype` layout (Q8_0 or
+// Q4_0), 0 for no limit. A product reads the column's blocks of a slice once per group, and they
+// stay in L1 only while the weights read between two uses leave room for them: TinyLlama's Q4_0
+// down projection (K 5632, 50.7 KB a group) streamed at 82-91% of the rate of the 2048-wide
+// products. Half the host's L1d: in three slices of 17 KB it ran at 90-97% of their rate (two
+// slices: 88-91%; four or five no better than three). Q8_0 matrices stay whole: slices made them
+// no faster (their weights are twice the bytes per column byte).
+size_t k_slice_bytes(sl_dtype dtype);
+// Tests: the slice size Q8_0 and Q4_0 matrices packed from now on use (0: k_slice_bytes() again).
+void force_k_slice_bytes(size_t bytes);
+
 class PackedMatrix {
 public:
     // Repacks the Q8_0, Q4_0, Q4_K, Q5_K or Q6_K matrix of M rows of K elements at `rows`
     // (rows row_bytes apart), a group of rows per task on `pool`.
     PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M, ThreadPool& pool);
 
-    // The layouts: q0() for Q8_0 and Q4_0, kquant() for the K-quants.
-    const PackedQ0& q0() const { return q0_; }
+    // The layouts: q0_slices() for Q8_0 and Q4_0 (one after another in memory; one slice unless
+    // a group's row blocks take more than k_slice_bytes()), kquant() for the K-quants.
+    std::span<const KSlice> q0_slices() const { return q0_; }
     const PackedKQuant& kquant() const { return kquant_; }
     // Whether `a` is exactly the matrix this was packed from.
     bool packs(const sl_tensor& a) const;
     int64_t groups() const { return (M_ + kMaxQuantRows - 1) / kMaxQuantRows; }
-    // Where group g's bytes start.
+    // Where group g's bytes start (for Q8_0/Q4_0, those of the first slice of K, which a product
+    // reads first).
     const unsigned char* group_start(int64_t g) const {
-        return q0_.data ? q0_.data + g * q0_.pairs * q0_.pair_bytes
-                        : kquant_.data + g * kquant_.nblocks * kPackedKQuantBytes[kquant_weight(dtype_)];
+        const PackedQ0* q0 = q0_.empty() ? nullptr : &q0_.front().layout;
+        return q0 ? q0->data + g * q0->pairs * q0->pair_bytes
+                  : kquant_.data + g * kquant_.nblocks * kPackedKQuantBytes[kquant_weight(dtype_)];
     }
     uint64_t addr() const { return addr_; }
     uint64_t end() const { return addr_ + static_cast<uint64_t>(M_) * row_bytes_; }
@@ -42,7 +65,7 @@ public:
 private:
     const unsigned char* block_at(const unsigned char* rows, int64_t g, int64_t r, int64_t b) const;
     // Writes group g's part of the layout.
-    void pack_q0_group(int64_t g, const unsigned char* rows);
+    void pack_q0_group(int64_t g, const KSlice& slice, const unsigned char* rows);
     void pack_q4_k_group(int64_t g, const unsigned char* rows);
     void pack_q6_k_group(int64_t g, const unsigned char* rows);
 
@@ -53,7 +76,7 @@ private:
     // Huge pages: a few hundred page faults at load instead of one per 4 KB
     // (which took longer than the packing itself).
     HugePageMemory data_;
-    PackedQ0 q0_{};
+    std::vector<KSlice> q0_;
     PackedKQuant kquant_{};
 };
 

@@ -247,7 +247,9 @@ void packed_q0_times_cols(const PackedQ0& w, const unsigned char* p, int nr, con
     #pragma GCC unroll 4
     for (int c = 0; c < NC; ++c)
         #pragma GCC unroll 2
-        for (int h = 0; h < H; ++h) acc[c][h] = _mm256_setzero_ps();
+        for (int h = 0; h < H; ++h)
+            acc[c][h] = w.adds_to_out ? _mm256_maskload_ps(out + c * ldo + 8 * h, first_lanes(nr - 8 * h))
+                                      : _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1), low = _mm256_set1_epi8(0x0f), bias = _mm256_set1_epi8(-128);
     // Block b: its quants at q, its 16 f16 scales at s.
     const auto block = [&](int64_t b, const unsigned char* q, const unsigned char* s) __attribute__((always_inline)) {

@@ -339,7 +339,9 @@ inline void packed_q0_times_cols(const PackedQ0& w, const unsigned char* p, cons
     constexpr int kBias = Q4 ? 8 : 128;
     __m512 acc[NC];
     #pragma GCC unroll 16
-    for (int c = 0; c < NC; ++c) acc[c] = _mm512_setzero_ps();
+    for (int c = 0; c < NC; ++c)
+        acc[c] = w.adds_to_out ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << nr) - 1), out + c * ldo)
+                               : _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi8(0x0f);
     // Block b: its quants at q, its 16 f16 scales at s.
     const auto block = [&](int64_t b, const unsigned char* q, const unsigned char* s) __attribute__((always_inline)) {
