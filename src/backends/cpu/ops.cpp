@@ -290,6 +290,10 @@ void stage_key_block(const Kernels& kern, const AttentionInputs& in, int64_t g, 
 
 }  // namespace
 
+// Keys per KV head whose rows a decode step's attention asks for into L2 up front (a key and
+// its value are 512 bytes in TinyLlama: 256 KB for a thread's two heads).
+constexpr int64_t kDirectPrefetchKeys = 256;
+
 void run_attention_rows(Context& ctx, const Node& n) {
     const sl_tensor& q = n.in(0);
     const sl_tensor& k = n.in(1);
@@ -329,11 +333,21 @@ void run_attention_rows(Context& ctx, const Node& n) {
         });
     }
     const float scale = n.param_f32(0);
-    const int64_t work = per_unit * S * D * (stage_in_unit ? 2 : 1);
-    ctx.pool.parallel_for(T * Hkv * units_per_kv, std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(work, 1)),
-                          [&](int64_t first, int64_t last) {
+    const int64_t work = per_unit * S * D * (stage_in_unit ? 2 : 1), units = T * Hkv * units_per_kv;
+    int64_t min_units = std::max<int64_t>(1, kMinElementsPerThread / std::max<int64_t>(work, 1));
+    // Decode from the key rows: one run of units (KV heads) per thread, whose cold cache rows
+    // the thread asks for into L2 first, so that the next unit's misses overlap this one's work.
+    // Alternating within one decode (TinyLlama Q4_0, tg128), the op took 1.6-2.3 us of ~16 less.
+    if (direct) min_units = std::max(min_units, (units + ctx.pool.size() - 1) / ctx.pool.size());
+    ctx.pool.parallel_for(units, min_units, [&](int64_t first, int64_t last) {
         std::vector<float> qs(static_cast<size_t>(per_unit * D)), ms(static_cast<size_t>(S));
         std::vector<float> tmp(stage_in_unit && !in.k_strided ? static_cast<size_t>(16 * D) : 0);
+        for (int64_t u = first; u < last && direct; ++u) {
+            const int64_t g = u / units_per_kv % Hkv;
+            for (int64_t j = 0; j < std::min<int64_t>(S, kDirectPrefetchKeys); ++j)
+                for (const sl_tensor* t : {&k, &v})
+                    for (int64_t b = 0; b < 4 * D; b += 64) __builtin_prefetch(row_ptr(*t, g, j, 0) + b, 0, 2);
+        }
         for (int64_t u = first; u < last; ++u) {
             const int64_t t = u / (Hkv * units_per_kv), g = u / units_per_kv % Hkv;
             const int64_t h0 = g * group + u % units_per_kv * per_unit, h1 = std::min(h0 + per_unit, (g + 1) * group);
