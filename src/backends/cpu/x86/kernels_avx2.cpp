@@ -79,6 +79,9 @@ void dot_float_nc(const unsigned char* w, const float* const* cols, int64_t K, f
     for (int c = 0; c < NC; ++c) a0[c] = a1[c] = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k + 16 <= K; k += 16) {
+        // One column is decode: its rows are one weight stream per thread (x86/prefetch.h), a
+        // line every 64 bytes.
+        if (NC == 1 && Size * k % 64 == 0) prefetch_stream_ahead<64>(w + Size * k);
         const __m256 w0 = Load8(w + Size * k), w1 = Load8(w + Size * (k + 8));
         #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) {
@@ -301,7 +304,7 @@ void packed_q0_times_cols(const PackedQ0& w, const unsigned char* p, int nr, con
         }
     };
     for (int64_t b = 0; b < w.nblocks; b += 2, p += kPair) {
-        prefetch_pair_ahead<kPair>(p);
+        prefetch_stream_ahead<kPair>(p);
         block(b, p, p + 2 * kBytes);
         if (b + 1 < w.nblocks) block(b + 1, p + kBytes, p + 2 * kBytes + 32);
     }

@@ -124,7 +124,11 @@ void gemm_float_tile(const void* const* rows, const float* const* cols, int64_t 
         for (int c = 0; c < C; ++c) a0[r][c] = a1[r][c] = _mm512_setzero_ps();
     const int64_t chunks = K / 16;
     if constexpr (R * C == 1) {
-        for (int64_t i = 0; i + 1 < chunks; i += 2) f.add(i, a0), f.add(i + 1, a1);
+        // Decode: a row of one weight stream (x86/prefetch.h).
+        for (int64_t i = 0; i + 1 < chunks; i += 2) {
+            prefetch_stream_ahead<Size * 32>(f.w[0] + Size * 16 * i);
+            f.add(i, a0), f.add(i + 1, a1);
+        }
         if (chunks % 2) f.add(chunks - 1, a0);
     } else {
         for (int64_t i = 0; i < chunks; i += 2) f.add(i, a0);
@@ -376,7 +380,7 @@ inline void packed_q0_times_cols(const PackedQ0& w, const unsigned char* p, cons
         }
     };
     for (int64_t b = 0; b < w.nblocks; b += 2, p += kPair) {
-        prefetch_pair_ahead<kPair>(p);
+        prefetch_stream_ahead<kPair>(p);
         block(b, p, p + 2 * kBytes);
         if (b + 1 < w.nblocks) block(b + 1, p + kBytes, p + 2 * kBytes + 32);
     }
