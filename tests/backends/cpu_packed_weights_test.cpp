@@ -92,6 +92,17 @@ std::vector<float> multiply(int threads, sl_dtype dtype, const std::vector<std::
 
 bool k_quant(sl_dtype d) { return d == SL_DTYPE_Q4_K || d == SL_DTYPE_Q5_K || d == SL_DTYPE_Q6_K; }
 
+// `weights` wrapped (kept in `wrapped`) and prepared, as a leaf of h's graph.
+int prepared_leaf(GraphHarness& h, std::vector<std::unique_ptr<Wrapped>>& wrapped, sl_dtype dtype,
+                  const std::vector<std::byte>& weights) {
+    wrapped.push_back(std::make_unique<Wrapped>(h, weights));
+    const sl_tensor t = matrix_at(dtype, wrapped.back()->base());
+    EXPECT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+    const int a = h.leaf(dtype, {g_k, M, 1, 1}, std::vector<float>(static_cast<size_t>(g_k * M)));
+    h[a].addr = wrapped.back()->base();
+    return a;
+}
+
 bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
@@ -151,13 +162,7 @@ TEST_P(CpuPackedWeights, ProductsOfOneInputKeepTheirBitsAndTheirOrder) {
                 GraphHarness h(cpu_backend(), threads);
                 std::vector<std::unique_ptr<Wrapped>> wrapped;
                 int a[3];
-                for (int i = 0; i < 3; ++i) {
-                    wrapped.push_back(std::make_unique<Wrapped>(h, weights[i]));
-                    const sl_tensor t = matrix_at(dtype, wrapped.back()->base());
-                    ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
-                    a[i] = h.leaf(dtype, {g_k, M, 1, 1}, std::vector<float>(static_cast<size_t>(g_k * M)));
-                    h[a[i]].addr = wrapped.back()->base();
-                }
+                for (int i = 0; i < 3; ++i) a[i] = prepared_leaf(h, wrapped, dtype, weights[i]);
                 const int b = h.leaf(SL_DTYPE_F32, {g_k, N, 1, 1}, random_floats(static_cast<size_t>(g_k * N), 9));
                 int out[3];
                 for (int i = 0; i < 3; ++i) out[i] = h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a[i], b});
@@ -216,14 +221,8 @@ TEST_P(CpuPackedWeights, SlicesOfKKeepTheBits) {
                                                         multiply(threads, dtype, weights[1], 0, N)};
                     GraphHarness h(cpu_backend(), threads);
                     std::vector<std::unique_ptr<Wrapped>> wrapped;
-                    int a[2];
-                    for (int i = 0; i < 2; ++i) {
-                        wrapped.push_back(std::make_unique<Wrapped>(h, weights[i]));
-                        const sl_tensor t = matrix_at(dtype, wrapped.back()->base());
-                        ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
-                        a[i] = h.leaf(dtype, {g_k, M, 1, 1}, std::vector<float>(static_cast<size_t>(g_k * M)));
-                        h[a[i]].addr = wrapped.back()->base();
-                    }
+                    const int a[2] = {prepared_leaf(h, wrapped, dtype, weights[0]),
+                                      prepared_leaf(h, wrapped, dtype, weights[1])};
                     // Two products of one B: one job per slice for both.
                     const int b = h.leaf(SL_DTYPE_F32, {g_k, N, 1, 1}, random_floats(static_cast<size_t>(g_k * N), 9));
                     const int out[2] = {h.node(SL_OP_MUL_MAT, {M, N, 1, 1}, {a[0], b}),

@@ -58,8 +58,9 @@ void check_case(LoadedModel& m, const json& c, const char* steps_key, double tol
         ours.push_back(token);
         if (step + 1 < generated.size()) logits = session.decode(std::span(&token, 1));
     }
-    if (c.contains("generated_bytes_hex"))
+    if (c.contains("generated_bytes_hex")) {
         EXPECT_EQ(m.tokenizer->decode(ours), hex_to_bytes(c["generated_bytes_hex"]));
+    }
     ::testing::Test::RecordProperty("max_logit_diff_" + name, std::to_string(max_diff));
 }
 

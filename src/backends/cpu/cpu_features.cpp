@@ -1,5 +1,7 @@
 #include "backends/cpu/cpu_features.h"
 
+#include <unistd.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #define SUANLI_CPU_X86 1
@@ -55,6 +57,16 @@ CpuFeatures detect() {
 const CpuFeatures& cpu_features() {
     static const CpuFeatures f = detect();
     return f;
+}
+
+size_t data_cache_bytes(int level) {
+    long bytes = 0;  // 0 or -1 where the C library does not know
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
+    bytes = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE : _SC_LEVEL2_CACHE_SIZE);
+#else
+    (void)level;
+#endif
+    return bytes > 0 ? static_cast<size_t>(bytes) : 0;
 }
 
 const char* isa_name(Isa isa) {

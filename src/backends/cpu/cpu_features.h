@@ -4,6 +4,8 @@
 // backend uses.
 #pragma once
 
+#include <cstddef>
+
 namespace suanli::cpu {
 
 struct CpuFeatures {
@@ -14,6 +16,10 @@ struct CpuFeatures {
 
 // The host's features (only those of the build's architecture can be true).
 const CpuFeatures& cpu_features();
+
+// Bytes of the host's level 1 (data) or level 2 cache per core, from the C library; 0 where it
+// does not know.
+size_t data_cache_bytes(int level);
 
 // Kernel paths, from the portable one up per architecture. Each level needs
 // the features listed in isa_supported().

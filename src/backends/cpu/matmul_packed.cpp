@@ -13,8 +13,6 @@
 #include <memory>
 #include <vector>
 
-#include <unistd.h>
-
 #include "backends/cpu/ops.h"
 
 namespace suanli::cpu {
@@ -153,14 +151,7 @@ struct RunPlan {
 // decode step's small ops let it read. Alternating tokens within one decode, 1 MB hints
 // (Zen 4's L2) made tokens 1% faster than 256 KB ones.
 size_t hint_bytes() {
-    static const size_t bytes = [] {
-#ifdef _SC_LEVEL2_CACHE_SIZE
-        const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);  // 0 or -1 where the C library does not know
-#else
-        const long l2 = 0;
-#endif
-        return std::clamp<size_t>(l2 > 0 ? static_cast<size_t>(l2) : 0, size_t{256} << 10, size_t{2} << 20);
-    }();
+    static const size_t bytes = std::clamp<size_t>(data_cache_bytes(2), size_t{256} << 10, size_t{2} << 20);
     return bytes;
 }
 

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <iterator>
 
-#include <unistd.h>
 
+#include "backends/cpu/cpu_features.h"
 #include "backends/cpu/thread_pool.h"
 #include "core/dtype.h"
 #include "core/huge_page_memory.h"
@@ -51,13 +51,8 @@ size_t k_slice_bytes(sl_dtype dtype) {
     if (const size_t forced = g_forced_k_slice_bytes.load(std::memory_order_relaxed)) return forced;
     if (dtype != SL_DTYPE_Q4_0) return 0;
     static const size_t bytes = [] {
-#ifdef _SC_LEVEL1_DCACHE_SIZE
-        const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);  // 0 or -1 where the C library does not know
-#else
-        const long l1 = 0;
-#endif
-        return std::clamp<size_t>(l1 > 0 ? static_cast<size_t>(l1) : size_t{32} << 10, size_t{16} << 10,
-                                  size_t{1} << 20) / 2;
+        const size_t l1 = data_cache_bytes(1);
+        return std::clamp<size_t>(l1 > 0 ? l1 : size_t{32} << 10, size_t{16} << 10, size_t{1} << 20) / 2;
     }();
     return bytes;
 }
