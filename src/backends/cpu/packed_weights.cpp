@@ -5,7 +5,6 @@
 #include <cstring>
 #include <iterator>
 
-
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/thread_pool.h"
 #include "core/dtype.h"

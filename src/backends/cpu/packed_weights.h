@@ -64,7 +64,7 @@ public:
 
 private:
     const unsigned char* block_at(const unsigned char* rows, int64_t g, int64_t r, int64_t b) const;
-    // Writes group g's part of the layout.
+    // Writes group g's part of the layout (for Q8_0/Q4_0, of one slice of K).
     void pack_q0_group(int64_t g, const KSlice& slice, const unsigned char* rows);
     void pack_q4_k_group(int64_t g, const unsigned char* rows);
     void pack_q6_k_group(int64_t g, const unsigned char* rows);
