@@ -29,7 +29,7 @@ struct KSlice {
 };
 
 // The most bytes of one group's slice of K (kMaxQuantRows rows) in the `dtype` layout (Q8_0 or
-// Q4_0), 0 for no limit. A product reads the column's blocks of a slice once per group, and they
+// Q4_0), 0 for no limit; groups up to half as long again stay whole. A product reads the column's blocks of a slice once per group, and they
 // stay in L1 only while the weights read between two uses leave room for them: TinyLlama's Q4_0
 // down projection (K 5632, 50.7 KB a group) streamed at 82-91% of the rate of the 2048-wide
 // products. Half the host's L1d: in three slices of 17 KB it ran at 90-97% of their rate (two
@@ -46,7 +46,7 @@ public:
     PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M, ThreadPool& pool);
 
     // The layouts: q0_slices() for Q8_0 and Q4_0 (one after another in memory; one slice unless
-    // a group's row blocks take more than k_slice_bytes()), kquant() for the K-quants.
+    // a group's row blocks take more than 1.5 k_slice_bytes()), kquant() for the K-quants.
     std::span<const KSlice> q0_slices() const { return q0_; }
     const PackedKQuant& kquant() const { return kquant_; }
     // Whether `a` is exactly the matrix this was packed from.
