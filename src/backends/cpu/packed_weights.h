@@ -29,12 +29,13 @@ struct KSlice {
 };
 
 // The most bytes of one group's slice of K (kMaxQuantRows rows) in the `dtype` layout (Q8_0 or
-// Q4_0), 0 for no limit; groups up to half as long again stay whole. A product reads the column's blocks of a slice once per group, and they
-// stay in L1 only while the weights read between two uses leave room for them: TinyLlama's Q4_0
-// down projection (K 5632, 50.7 KB a group) streamed at 82-91% of the rate of the 2048-wide
-// products. Half the host's L1d: in three slices of 17 KB it ran at 90-97% of their rate (two
-// slices: 88-91%; four or five no better than three). Q8_0 matrices stay whole: slices made them
-// no faster (their weights are twice the bytes per column byte).
+// Q4_0), 0 for no limit; groups up to half as long again stay whole. A product reads the
+// column's blocks of a slice once per group, and they stay in L1 only while the weights read
+// between two uses leave room for them: TinyLlama's Q4_0 down projection (K 5632, 50.7 KB a
+// group) streamed at 82-91% of the rate of the gate/up run (K 2048). Half the host's L1d: in
+// three slices of 17 KB it ran at 90-97% of that rate (two slices: 88-91%; four or five no
+// better than three). Q8_0 matrices stay whole: slices made them no faster (their weights are
+// twice the bytes per column byte).
 size_t k_slice_bytes(sl_dtype dtype);
 // Tests: the slice size Q8_0 and Q4_0 matrices packed from now on use (0: k_slice_bytes() again).
 void force_k_slice_bytes(size_t bytes);
