@@ -76,24 +76,33 @@ void Graph::check(TensorId t) const {
     if (t.index < 0 || t.index >= size()) throw std::logic_error("Graph: tensor id out of range");
 }
 
-TensorId Graph::push(sl_tensor t, Meta meta) {
+void Graph::reserve(size_t tensors, size_t name_bytes) {
+    tensors_.reserve(tensors);
+    meta_.reserve(tensors);
+    names_.reserve(name_bytes);
+}
+
+TensorId Graph::push(sl_tensor t, Meta meta, std::string_view name) {
+    meta.name_at = static_cast<uint32_t>(names_.size());
+    meta.name_size = static_cast<uint32_t>(name.size());
+    names_ += name;
     tensors_.push_back(t);
-    meta_.push_back(std::move(meta));
+    meta_.push_back(meta);
     return TensorId{static_cast<int32_t>(tensors_.size() - 1)};
 }
 
 TensorId Graph::external(DType type, Shape shape, uint64_t addr, std::string_view name) {
     sl_tensor t = blank(type, shape);
     t.addr = addr;
-    return push(t, {Placement::External, -1, 0, false, std::string(name)});
+    return push(t, {Placement::External, -1, 0, false}, name);
 }
 
 TensorId Graph::input(DType type, Shape shape, std::string_view name) {
-    return push(blank(type, shape), {Placement::Input, -1, 0, false, std::string(name)});
+    return push(blank(type, shape), {Placement::Input, -1, 0, false}, name);
 }
 
 TensorId Graph::scratch(DType type, Shape shape, std::string_view name) {
-    return push(blank(type, shape), {Placement::Scratch, -1, 0, false, std::string(name)});
+    return push(blank(type, shape), {Placement::Scratch, -1, 0, false}, name);
 }
 
 TensorId Graph::view(TensorId src, Shape shape, std::initializer_list<int64_t> nb, uint64_t offset) {
@@ -108,7 +117,7 @@ TensorId Graph::view(TensorId src, Shape shape, std::initializer_list<int64_t> n
         base = meta_[base].base;
     }
     if (meta_[base].placement == Placement::External) t.addr = tensors_[base].addr + offset;
-    return push(t, {Placement::View, base, offset, false, {}});
+    return push(t, {Placement::View, base, offset, false});
 }
 
 TensorId Graph::reshape(TensorId src, Shape shape) {
@@ -129,7 +138,7 @@ TensorId Graph::node(sl_op op, DType type, Shape shape, std::initializer_list<Te
         if (s) check(s);
         t.src[i++] = s.index;
     }
-    return push(t, {Placement::Node, -1, 0, false, {}});
+    return push(t, {Placement::Node, -1, 0, false});
 }
 
 TensorId Graph::get_rows(TensorId table, TensorId ids) {

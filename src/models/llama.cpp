@@ -17,6 +17,10 @@ ForwardGraph Model::build_forward(const KvCacheRefs& kv, const BatchLayout& batc
 
     ForwardGraph f;
     Graph& g = f.graph;
+    // A decode step of TinyLlama: 44 tensors a layer, 6 more per extra sequence; the names are
+    // the weights' (~24 bytes each) and a few inputs'.
+    const auto layers = static_cast<size_t>(st.end_layer - st.first_layer), seqs = batch.sequences.size();
+    g.reserve(layers * (40 + 8 * seqs) + 32, layers * 8 * 32 + 256);
     auto weight = [&g](const WeightRef& w) { return g.external(w.type, w.shape, w.addr, w.name); };
 
     int64_t mask_elems = 0, n_ids = 0;
