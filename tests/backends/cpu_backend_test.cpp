@@ -588,6 +588,64 @@ TEST(CpuAbi, RejectsBadIdsAndReportsUnsupportedTypes) {
     EXPECT_EQ(k.run(), SL_ERR_UNSUPPORTED);
 }
 
+// graph_compute checks again only what differs from the last graph (GraphCheckCache): what
+// changed, what reads what changed, and everything once a buffer comes or goes.
+TEST(CpuAbi, ChecksAgainWhatDiffersFromTheLastGraph) {
+    const sl_backend& be = cpu_backend();
+    sl_device dev = nullptr;
+    const sl_device_config config{sizeof(sl_device_config), 2};
+    ASSERT_EQ(be.device_open(0, &config, &dev), SL_OK);
+    sl_buffer buf = nullptr;
+    uint64_t base = 0;
+    ASSERT_EQ(be.buffer_alloc(dev, 64, &buf, &base), SL_OK);
+    const float in[4] = {1, 2, 3, 4};
+    ASSERT_EQ(be.buffer_write(buf, 0, in, sizeof in), SL_OK);
+    std::vector<sl_tensor> t(2);
+    t[0] = GraphHarness::blank(SL_DTYPE_F32, {4, 1, 1, 1});
+    t[0].addr = base;
+    t[1] = GraphHarness::blank(SL_DTYPE_F32, {4, 1, 1, 1});
+    t[1].op = SL_OP_SCALE;
+    t[1].src[0] = 0;
+    t[1].params[0] = fbits(2.0f);
+    t[1].addr = base + 32;
+    const sl_graph g{t.data(), 2};
+    auto output = [&] {
+        float out[4] = {};
+        EXPECT_EQ(be.buffer_read(buf, 32, out, sizeof out), SL_OK);
+        return std::vector<float>(out, out + 4);
+    };
+    ASSERT_EQ(be.graph_compute(dev, &g), SL_OK) << be.last_error();
+    EXPECT_EQ(output(), (std::vector<float>{2, 4, 6, 8}));
+
+    // The same graph, checked before: it runs, on the inputs of now.
+    const float again[4] = {5, 6, 7, 8};
+    ASSERT_EQ(be.buffer_write(buf, 0, again, sizeof again), SL_OK);
+    ASSERT_EQ(be.graph_compute(dev, &g), SL_OK) << be.last_error();
+    EXPECT_EQ(output(), (std::vector<float>{10, 12, 14, 16}));
+
+    // A node that changed: its bytes now run past the buffer.
+    t[1].addr = base + 56;
+    EXPECT_EQ(be.graph_compute(dev, &g), SL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(be.last_error()).find("no buffer"), std::string::npos) << be.last_error();
+    t[1].addr = base + 32;
+    ASSERT_EQ(be.graph_compute(dev, &g), SL_OK) << be.last_error();
+
+    // A node that did not change, reading one that did: the operand's shape no longer fits.
+    t[0].ne[0] = 8;
+    t[0].nb[1] = t[0].nb[2] = t[0].nb[3] = 32;
+    EXPECT_EQ(be.graph_compute(dev, &g), SL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(be.last_error()).find("node 1 (SCALE)"), std::string::npos) << be.last_error();
+    t[0] = GraphHarness::blank(SL_DTYPE_F32, {4, 1, 1, 1});
+    t[0].addr = base;
+    ASSERT_EQ(be.graph_compute(dev, &g), SL_OK) << be.last_error();
+
+    // Nothing changed but the buffer is gone.
+    be.buffer_free(buf);
+    EXPECT_EQ(be.graph_compute(dev, &g), SL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(be.last_error()).find("no buffer"), std::string::npos) << be.last_error();
+    be.device_close(dev);
+}
+
 TEST(CpuAbi, DeviceInfoNamesThePath) {
     sl_device d = nullptr;
     const sl_device_config config{sizeof(sl_device_config), 3};

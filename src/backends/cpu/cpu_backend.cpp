@@ -1,6 +1,6 @@
 // The cpu backend's C ABI: the function table, its one device (a thread pool
-// and the kernel table chosen from CPUID), and graph_compute (check every node,
-// then run them in order). The rest (buffers, handle lookup, error plumbing,
+// and the kernel table chosen from CPUID), and graph_compute (check every node
+// that differs from the last graph's, then run them in order). The rest (buffers, handle lookup, error plumbing,
 // the standard's node rules and the entry points for them) comes from host/.
 #include "backends/cpu/cpu_backend.h"
 
@@ -14,6 +14,7 @@
 
 #include "backends/cpu/node_profile.h"
 #include "backends/cpu/ops.h"
+#include "backends/host/graph_check_cache.h"
 #include "backends/host/host_backend.h"
 #include "backends/host/host_device.h"
 
@@ -26,6 +27,7 @@ struct Device {
     std::mutex mutex;  // one graph at a time per device
     std::vector<std::byte> scratch;
     NodeProfile profile;  // SUANLI_CPU_PROFILE=1
+    host::GraphCheckCache checked;
 };
 
 // The shared state and entry points come from the base.
@@ -88,7 +90,7 @@ sl_status cpu_graph_compute(sl_device handle, const sl_graph* graph) {
         std::lock_guard lock(device.mutex);
         // Check everything first, so that a malformed graph runs no node at all.
         const auto start = std::chrono::steady_clock::now();
-        const std::vector<Node> nodes = host::check_graph(graph, Cpu::weight_types(), Cpu::buffers());
+        const std::vector<Node> nodes = device.checked.check(graph, Cpu::weight_types(), Cpu::buffers());
         Context ctx{*device.pool, *device.kernels, packed_weights(), device.scratch};
         NodeProfile& profile = device.profile;
         for (size_t i = 0; i < nodes.size();) {

@@ -39,6 +39,7 @@ void HostBuffers::add(std::unique_ptr<HostBuffer> buffer, sl_buffer* out, uint64
     *out = reinterpret_cast<sl_buffer>(buffers_.add(std::move(buffer)));
     std::lock_guard lock(index_mutex_);
     by_address_.emplace(*base, b);
+    version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void HostBuffers::free(sl_buffer handle) {
@@ -52,6 +53,7 @@ void HostBuffers::free(sl_buffer handle) {
             }
     }
     buffers_.destroy(handle);
+    version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void HostBuffers::alloc(uint64_t size, sl_buffer* out, uint64_t* base) {

@@ -4,6 +4,7 @@
 // host pointer into one of these buffers.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -53,6 +54,10 @@ public:
     // lookup for each took it ~60 us.
     void check_graph_memory(const sl_graph& graph, std::span<const Node> nodes) const;
 
+    // Changes whenever a buffer is added or freed, so that a check of where tensors lie holds
+    // while it does not (GraphCheckCache).
+    uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
 private:
     // With index_mutex_ held. `src` is the operand's index, or -1 for the node itself (which
     // is written). `last`: the buffer that held the tensor checked before (most of a graph's
@@ -66,6 +71,7 @@ private:
     // every node finds its buffer in O(log n) (models place hundreds of weights).
     mutable std::mutex index_mutex_;
     std::multimap<uint64_t, const HostBuffer*> by_address_;
+    std::atomic<uint64_t> version_{0};
 };
 
 }  // namespace suanli::host
