@@ -32,7 +32,7 @@ struct BlockQ8K {
 static_assert(sizeof(BlockQ8K) == 292);
 
 // Up to this many B columns share one pass over a weight row: kMaxCols for
-// float weights (two accumulators per column), kMaxQuantCols for Q8_0/Q4_0
+// float weights (two to four accumulators per column), kMaxQuantCols for Q8_0/Q4_0
 // and the K-quants (one accumulator per column, and each weight block is
 // unpacked once for all of them, so more columns per pass means fewer unpacks
 // and weight reads).
