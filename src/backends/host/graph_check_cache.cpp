@@ -24,7 +24,8 @@ std::vector<Node> GraphCheckCache::check(const sl_graph* graph, std::span<const 
     check_graph_shape(graph);
     const uint64_t version = memory.version();
     const size_t n = static_cast<size_t>(graph->n_tensors);
-    const size_t known = version == buffers_version_ && weight_types.data() == weight_types_ ? std::min(n, last_.size()) : 0;
+    const bool same_setting = version == buffers_version_ && weight_types.data() == weight_types_;
+    const size_t known = same_setting ? std::min(n, last_.size()) : 0;
     // Forgets the last graph unless this one passes.
     struct Forget {
         std::vector<sl_tensor>& last;
