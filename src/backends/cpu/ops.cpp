@@ -356,8 +356,7 @@ void run_attention_rows(Context& ctx, const Node& n) {
     // While the rows fit in half of one core's L2, the caller runs them all: it waits on their
     // misses about as long as two threads do, and the other threads go on reading their part of
     // the next product into their caches (ThreadPool::prefetch_hint) meanwhile.
-    if (direct && decode_attention_alone(units * std::min<int64_t>(S, kDirectPrefetchKeys) * 2 * D * 4))
-        min_units = units;
+    if (direct && decode_attention_alone(units * S * 2 * D * 4)) min_units = units;
     ctx.pool.parallel_for(units, min_units, [&](int64_t first, int64_t last) {
         std::vector<float> qs(static_cast<size_t>(per_unit * D)), ms(static_cast<size_t>(S));
         std::vector<float> tmp(stage_in_unit && !in.k_strided ? static_cast<size_t>(16 * D) : 0);
