@@ -45,8 +45,7 @@ inline __m512 mload_bf16(const unsigned char* p, __mmask16 m) {
 // pp128 3% slower (a tile runs the chains one after another: twice the passes of two).
 constexpr int kFloatChains = 4;
 
-template <class Acc>
-inline __m512 sum_chains(const Acc (&a)[kFloatChains]) {
+inline __m512 sum_chains(const __m512 (&a)[kFloatChains]) {
     return _mm512_add_ps(_mm512_add_ps(a[0], a[2]), _mm512_add_ps(a[1], a[3]));
 }
 
