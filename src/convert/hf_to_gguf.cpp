@@ -173,8 +173,7 @@ GgufWriter hf_to_gguf_writer(const std::filesystem::path& dir, DType base, uint3
             if (info.from == info.to) {
                 std::memcpy(out.data(), src.data(), out.size());
             } else {
-                const std::vector<std::byte> conv = convert_rows(info.from, info.to, src.data(), row_len, rows, threads);
-                std::memcpy(out.data(), conv.data(), out.size());
+                convert_rows(info.from, info.to, src.data(), row_len, rows, threads, out);
             }
             if (on_tensor) on_tensor(info);
         });

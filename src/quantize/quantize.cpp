@@ -32,10 +32,11 @@ void release_pages(std::span<const std::byte> data) {
 
 }  // namespace
 
-std::vector<std::byte> convert_rows(DType from, DType to, const std::byte* src, int64_t row_len, int64_t rows,
-                                    int threads) {
+void convert_rows(DType from, DType to, const std::byte* src, int64_t row_len, int64_t rows, int threads,
+                  std::span<std::byte> out) {
     const size_t in_row = row_bytes(from, row_len), out_row = row_bytes(to, row_len);
-    std::vector<std::byte> out(out_row * static_cast<size_t>(rows));
+    if (out.size() != out_row * static_cast<size_t>(rows))
+        fail("convert_rows: ", out.size(), " output bytes for ", rows, " rows of ", out_row);
     auto work = [&](int64_t first, int64_t last) {
         std::vector<float> row(static_cast<size_t>(row_len));
         for (int64_t r = first; r < last; ++r) {
@@ -47,7 +48,7 @@ std::vector<std::byte> convert_rows(DType from, DType to, const std::byte* src, 
         row_len * rows < kMinElementsForThreads ? 1 : std::clamp<int64_t>(threads, 1, std::max<int64_t>(rows, 1));
     if (parts <= 1) {
         work(0, rows);
-        return out;
+        return;
     }
     std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
     {
@@ -63,7 +64,6 @@ std::vector<std::byte> convert_rows(DType from, DType to, const std::byte* src, 
     }
     for (const std::exception_ptr& e : errors)
         if (e) std::rethrow_exception(e);
-    return out;
 }
 
 QuantizeReport quantize_file(const std::filesystem::path& in, const std::filesystem::path& out, const QuantType& type,
@@ -78,26 +78,30 @@ QuantizeReport quantize_file(const std::filesystem::path& in, const std::filesys
     w.set_u32("general.quantization_version", kQuantizationVersion);
     w.set_u32("general.file_type", type.file_type);
 
+    // Each tensor is converted while the writer writes it, into the writer's buffer for it:
+    // one output tensor in memory at a time, not the whole output.
     const auto& infos = file.tensors();
     for (size_t i = 0; i < infos.size(); ++i) {
         const GgufTensorInfo& t = infos[i];
         const TensorPlan& p = report.plans[i];
         const std::span<const std::byte> data = file.tensor_data(t);
+        const int64_t rows = t.elements() / t.ne[0];
+        const uint64_t out_bytes = row_bytes(p.to, t.ne[0]) * static_cast<uint64_t>(rows);
         std::vector<int64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
-        std::vector<std::byte> bytes;
-        if (p.quantize && p.to != p.from)
-            bytes = convert_rows(p.from, p.to, data.data(), t.ne[0], t.elements() / t.ne[0], threads);
-        else
-            bytes.assign(data.begin(), data.end());
-        release_pages(data);
         report.quantized += p.quantize ? 1 : 0;
         report.fallbacks += p.note.empty() ? 0 : 1;
         report.bytes_in += data.size();
-        report.bytes_out += bytes.size();
+        report.bytes_out += out_bytes;
         report.elements += static_cast<uint64_t>(t.elements());
-        TensorDone done{i, infos.size(), &p, ne, data.size(), bytes.size()};
-        w.add_tensor(p.name, p.to, std::move(ne), std::move(bytes));
-        if (on_tensor) on_tensor(done);
+        w.add_tensor_generated(p.name, p.to, ne, [&, i, data, rows, ne](std::span<std::byte> bytes) {
+            const TensorPlan& plan = report.plans[i];
+            if (plan.quantize && plan.to != plan.from)
+                convert_rows(plan.from, plan.to, data.data(), ne[0], rows, threads, bytes);
+            else
+                std::copy(data.begin(), data.end(), bytes.begin());
+            release_pages(data);
+            if (on_tensor) on_tensor(TensorDone{i, infos.size(), &plan, ne, data.size(), bytes.size()});
+        });
     }
     w.write(out);
     return report;

@@ -2,9 +2,9 @@
 // (quant_mix.h) chooses out. Metadata is copied, general.file_type and
 // general.quantization_version are set, and the file is written atomically.
 //
-// Memory: the input is memory-mapped and converted row by row, but GgufWriter
-// holds every output tensor in memory until the file is written, so the peak is
-// about the output size plus the mapped input pages the kernel keeps.
+// Memory: the input is memory-mapped, and each tensor is converted while the
+// file is written, so the peak is about the largest output tensor (plus the
+// mapped input pages of the tensor being converted).
 #pragma once
 
 #include <cstdint>
@@ -19,10 +19,10 @@
 namespace suanli {
 
 // Converts `rows` rows of `row_len` elements from `from` (any type dequantize_row
-// reads) to `to` (any type quantize_row writes), rows split across `threads` threads.
-// Returns the converted bytes.
-std::vector<std::byte> convert_rows(DType from, DType to, const std::byte* src, int64_t row_len, int64_t rows,
-                                    int threads);
+// reads) to `to` (any type quantize_row writes) into `out` (exactly rows * row_bytes(to,
+// row_len) bytes, else Error), rows split across `threads` threads.
+void convert_rows(DType from, DType to, const std::byte* src, int64_t row_len, int64_t rows, int threads,
+                  std::span<std::byte> out);
 
 struct TensorDone {
     size_t index = 0;  // 0-based
@@ -45,7 +45,7 @@ struct QuantizeReport {
 };
 
 // Reads `in`, writes `out` (through a temporary file renamed at the end). Calls
-// `on_tensor` after each tensor. Throws Error (unreadable input, a tensor type it
+// `on_tensor` after each tensor, while the file is being written. Throws Error (unreadable input, a tensor type it
 // cannot read, an unwritable output).
 QuantizeReport quantize_file(const std::filesystem::path& in, const std::filesystem::path& out, const QuantType& type,
                              int threads, const std::function<void(const TensorDone&)>& on_tensor = {});

@@ -280,10 +280,14 @@ TEST(Quantize, ThreadCountDoesNotChangeTheBytes) {
 TEST(Quantize, ConvertRowsMatchesQuantizeRow) {
     std::vector<float> x = gaussian(256 * 40, 0.5f, 9);
     const auto* src = reinterpret_cast<const std::byte*>(x.data());
-    const std::vector<std::byte> q = convert_rows(DType::F32, DType::Q6_K, src, 512, 20, 3);
-    std::vector<std::byte> want(row_bytes(DType::Q6_K, 512) * 20);
+    std::vector<std::byte> q(row_bytes(DType::Q6_K, 512) * 20);
+    convert_rows(DType::F32, DType::Q6_K, src, 512, 20, 3, q);
+    std::vector<std::byte> want(q.size());
     quantize_row(DType::Q6_K, x.data(), want.data(), 512 * 20);
     EXPECT_EQ(q, want);
+    // An output of the wrong size is an error, not a write past its end.
+    std::vector<std::byte> short_out(q.size() - 1);
+    EXPECT_THROW(convert_rows(DType::F32, DType::Q6_K, src, 512, 20, 3, short_out), Error);
 }
 
 // ---- the command ----
