@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/safetensors_test_util.h"
 #include "run_process.h"
 #include "test_paths.h"
 
@@ -168,6 +169,39 @@ TEST(Info, AllListsMetadataAndTensors) {
     EXPECT_NE(r.out.find("tokenizer:       gpt2 (pre-tokenizer gpt-2), 50257 tokens"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("blk.0.attn_q.bias"), std::string::npos);
     EXPECT_NE(r.out.find("qwen2.rope.freq_base"), std::string::npos);
+}
+
+TEST(Info, DescribesAHuggingFaceDirectory) {
+    ProcessResult r = suanli({"info", "--all", shared("models/stories260K-hf").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* s : {"(Hugging Face, 1 safetensors file,", "architecture:    llama", "layers:          5",
+                          "heads:           8 (KV heads 4, head size 8)", "split-half pairs",
+                          "tensors:         47 (F32 x47)", "tokenizer:       llama, 512 tokens"})
+        EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+    // --all lists every tensor, its shape as the file writes it (outermost first).
+    const size_t at = r.out.find("\n  model.layers.4.self_attn.k_proj.weight ");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const std::string line = r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1);
+    EXPECT_NE(line.find(" F32 "), std::string::npos) << line;
+    EXPECT_NE(line.find(" 32 x 64 "), std::string::npos) << line;
+}
+
+TEST(Info, HuggingFaceDirectoryProblems) {
+    // No config.json: the error names it.
+    TempDir empty;
+    ProcessResult r = suanli({"info", empty.path.string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("config.json"), std::string::npos) << r.err;
+
+    // A tokenizer that cannot be used is reported and the rest still described.
+    TempDir dir;
+    for (const char* f : {"config.json", "model.safetensors"})
+        std::filesystem::copy_file(shared("models/stories260K-hf") / f, dir.path / f);
+    write_file(dir.path / "tokenizer.json", "{\"model\": ");
+    r = suanli({"info", dir.path.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("tensors:         47"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("tokenizer:       unusable (") , std::string::npos) << r.out;
 }
 
 TEST(Info, UsageErrorsAndDamagedFiles) {
