@@ -450,6 +450,43 @@ TEST(HttpServer, IdleConnectionsAreClosed) {
     EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
 }
 
+TEST(HttpServer, ARequestThatDripsInIsCutOffWith408) {
+    ServerOptions options = test_options();
+    options.request_timeout = 200ms;
+    options.idle_timeout = 1s;  // each byte would keep it from firing (and it bounds the linger after the 408)
+    HttpServer server(options, echo);
+    server.start();
+    TestClient client(server.port());
+    ASSERT_TRUE(client.send("GET / HTTP/1.1\r\n"));
+    // A header byte every 50 ms: never idle, never whole.
+    std::atomic<bool> answered{false};
+    std::thread drip([&] {
+        for (int i = 0; i < 40 && !answered && client.send("X"); ++i) std::this_thread::sleep_for(50ms);
+    });
+    EXPECT_EQ(client.read_response().status, 408);
+    answered = true;
+    drip.join();
+    EXPECT_TRUE(eventually([&] { return server.open_connections() == 0; }));
+}
+
+TEST(HttpServer, TheRequestTimeoutCountsOnlyWhileARequestArrives) {
+    ServerOptions options = test_options();
+    options.request_timeout = 300ms;
+    options.idle_timeout = 10s;
+    HttpServer server(options, echo);
+    server.start();
+    TestClient client(server.port());
+    // Idle between requests for longer than the request timeout: still served.
+    ASSERT_TRUE(client.send("GET /a HTTP/1.1\r\n\r\n"));
+    EXPECT_EQ(client.read_response().status, 200);
+    std::this_thread::sleep_for(600ms);
+    // And a request in two parts, the second well within it.
+    ASSERT_TRUE(client.send("GET /b HTTP/1.1\r\n"));
+    std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(client.send("\r\n"));
+    EXPECT_EQ(client.read_response().status, 200);
+}
+
 TEST(HttpServer, SlowReaderIsCutOffWithoutBlockingOthers) {
     Signal gave_up, cut;
     std::atomic<int> written{0};

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -105,6 +106,8 @@ struct Connection {
     bool rejected = false;                   // over max_connections: only a 503 goes out
     Clock::time_point last_activity = Clock::now();
     Clock::time_point drain_deadline;
+    // While part of a request has arrived and no request is in flight: when it must be whole.
+    std::optional<Clock::time_point> request_deadline;
 
     size_t pending() const { return out.size() - out_pos; }
 };
@@ -242,6 +245,11 @@ bool HttpServer::Impl::advance(Connection& c) {
         }
         dispatch(c);
     }
+    // The clock of a request starts at its first byte the loop sees with none in flight.
+    if (c.current || c.close_after_write || c.draining || c.parser.buffered() == 0)
+        c.request_deadline.reset();
+    else if (!c.request_deadline)
+        c.request_deadline = Clock::now() + options.request_timeout;
     return flush(c);
 }
 
@@ -357,6 +365,7 @@ int HttpServer::Impl::poll_timeout(Clock::time_point now) const {
             next = std::min(next, c->drain_deadline);
         else if (!c->current)
             next = std::min(next, c->last_activity + options.idle_timeout);
+        if (c->request_deadline) next = std::min(next, *c->request_deadline);
     }
     if (next == Clock::time_point::max()) return -1;
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
@@ -364,6 +373,15 @@ int HttpServer::Impl::poll_timeout(Clock::time_point now) const {
 }
 
 void HttpServer::Impl::expire(Clock::time_point now) {
+    std::vector<uint64_t> late;  // answered after the loop: flush may close (erase) one
+    for (const auto& [id, c] : connections)
+        if (c->request_deadline && now >= *c->request_deadline) late.push_back(id);
+    for (uint64_t id : late) {
+        Connection& c = *connections.at(id);
+        c.request_deadline.reset();
+        queue_error(c, 408, "the request did not arrive in time");
+        flush(c);
+    }
     std::vector<uint64_t> expired;
     for (const auto& [id, c] : connections) {
         if (c->draining ? now >= c->drain_deadline : !c->current && now - c->last_activity >= options.idle_timeout)

@@ -52,6 +52,9 @@ struct ServerOptions {
     size_t max_body_bytes = 4 << 20;
     size_t max_connections = 1024;        // more are accepted and closed at once with 503
     std::chrono::milliseconds idle_timeout{60000};  // a connection with no request in flight
+    // A request must arrive whole (head and body) this long after its first byte, else
+    // 408 and close: a client that sends a byte now and then cannot hold a connection.
+    std::chrono::milliseconds request_timeout{60000};
     ErrorBody error_body;                 // default: a plain-text message
 };
 
