@@ -1,8 +1,9 @@
 // weight_prepare on the cpu backend: Q8_0/Q4_0/Q4_K/Q5_K/Q6_K matrices in wrapped host
 // memory are repacked once and multiplied from the packed copy, with the same
 // bits as the unprepared weights (K-quants: as the scalar path) for any column and
-// thread count; freeing the buffer drops the copy; tensors outside read-only
-// memory are refused.
+// thread count; F32/F16/BF16 matrices are copied as they are and multiplied from
+// the copy; freeing the buffer drops a copy; tensors outside read-only memory are
+// refused.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -389,8 +390,73 @@ TEST(CpuWeightPrepare, RefusesWritableMemoryAndBadShapesIgnoresOtherTypes) {
     t = matrix_at(SL_DTYPE_Q8_0, w.base());
     t.ne[2] = 2;
     EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_ERR_INVALID_ARGUMENT);
-    t = matrix_at(SL_DTYPE_F32, w.base());  // nothing to repack: accepted, ignored
+    t = matrix_at(SL_DTYPE_F32, w.base());  // a float matrix past the end of the buffer
+    EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_ERR_INVALID_ARGUMENT);
+    t = matrix_at(SL_DTYPE_I32, w.base());  // nothing to repack or copy: accepted, ignored
+    t.ne[1] = 1;
     EXPECT_EQ(be.weight_prepare(h.device(), &t), SL_OK) << be.last_error();
+}
+
+// White-box, as MulMatReadsThePackedCopyUntilTheBufferIsFreed: on every path, MUL_MAT of
+// a prepared F32/F16/BF16 matrix reads its copy (with the same bits as the wrapped
+// bytes), until the buffer is freed; with SUANLI_CPU_PACK=0 nothing is copied.
+TEST(CpuFloatCopies, MulMatReadsTheCopyUntilTheBufferIsFreed) {
+    g_k = 544;
+    for (sl_dtype dtype : {SL_DTYPE_F32, SL_DTYPE_F16, SL_DTYPE_BF16})
+        for (Isa isa : kIsas) {
+            if (!cpu::force_isa(isa)) continue;
+            SCOPED_TRACE(cat(dtype_name(static_cast<DType>(dtype)), ", ", cpu::isa_name(isa)));
+            const std::vector<std::byte> first = quantized(dtype, 7), second = quantized(dtype, 11);
+            const std::vector<float> want_first = multiply(2, dtype, first, 0, 3);
+            const std::vector<float> want_second = multiply(2, dtype, second, 0, 3);
+            ASSERT_FALSE(bitwise_equal(want_first, want_second));
+            std::vector<std::byte> host = first;
+            GraphHarness h(cpu_backend(), 2);
+            auto wrapped = std::make_unique<Wrapped>(h, host);
+            const uint64_t base = wrapped->base();
+            const sl_tensor t = matrix_at(dtype, base);
+            ASSERT_EQ(h.backend().weight_prepare(h.device(), &t), SL_OK) << h.error();
+            host = second;  // same storage, new bytes behind the backend's back
+            ASSERT_EQ(reinterpret_cast<uint64_t>(host.data()), base);
+            EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), want_first)) << "the copy was not used";
+            wrapped->free();
+            Wrapped again(h, host);  // the same address, not prepared
+            ASSERT_EQ(again.base(), base);
+            EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, base, 3), want_second)) << "a stale copy was used";
+
+            // Turned off: the product reads the wrapped bytes.
+            std::vector<std::byte> off = first;
+            Wrapped w(h, off);
+            const sl_tensor u = matrix_at(dtype, w.base());
+            ::setenv("SUANLI_CPU_PACK", "0", 1);
+            const sl_status prepared = h.backend().weight_prepare(h.device(), &u);
+            ::unsetenv("SUANLI_CPU_PACK");
+            ASSERT_EQ(prepared, SL_OK) << h.error();
+            off = second;
+            EXPECT_TRUE(bitwise_equal(multiply(2, dtype, off, w.base(), 3), want_second));
+        }
+    cpu::clear_forced_isa();
+}
+
+// A copy must leave copy_reserve_bytes() available: with a reserve no host has, weight_prepare
+// still succeeds and the products read the wrapped bytes themselves.
+TEST(CpuWeightPrepare, NoCopyWithoutRoomForIt) {
+    g_k = 544;
+    for (sl_dtype dtype : {SL_DTYPE_F16, SL_DTYPE_Q4_0}) {
+        SCOPED_TRACE(dtype_name(static_cast<DType>(dtype)));
+        const std::vector<std::byte> second = quantized(dtype, 11);
+        const std::vector<float> want_second = multiply(2, dtype, second, 0, 3);
+        std::vector<std::byte> host = quantized(dtype, 7);
+        GraphHarness h(cpu_backend(), 2);
+        Wrapped w(h, host);
+        const sl_tensor t = matrix_at(dtype, w.base());
+        cpu::force_copy_reserve_bytes(uint64_t{1} << 62);
+        const sl_status prepared = h.backend().weight_prepare(h.device(), &t);
+        cpu::force_copy_reserve_bytes(0);
+        ASSERT_EQ(prepared, SL_OK) << h.error();
+        host = second;  // read in place: the new bytes count
+        EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, w.base(), 3), want_second));
+    }
 }
 
 }  // namespace

@@ -30,7 +30,11 @@ constexpr int64_t kRowBlock = 16;
 }  // namespace
 
 void run_mul_mat(Context& ctx, const Node& n) {
-    const sl_tensor& a = n.in(0);
+    sl_tensor a = n.in(0);
+    // A float matrix copied at load time (weight_prepare) is read from its copy.
+    const bool float_weights = a.dtype == SL_DTYPE_F32 || a.dtype == SL_DTYPE_F16 || a.dtype == SL_DTYPE_BF16;
+    const std::shared_ptr<const FloatCopy> copy = float_weights ? ctx.packed.find_copy(a) : nullptr;
+    if (copy) a.addr = reinterpret_cast<uint64_t>(copy->data());
     const sl_tensor& b = n.in(1);
     const int64_t K = a.ne[0], M = a.ne[1], N = b.ne[1], B2 = b.ne[2], B3 = b.ne[3];
     const int64_t r2 = B2 / a.ne[2], r3 = B3 / a.ne[3];

@@ -7,6 +7,7 @@
 
 #include "backends/cpu/cpu_features.h"
 #include "backends/cpu/thread_pool.h"
+#include "backends/host/host_device.h"
 #include "core/dtype.h"
 #include "core/huge_page_memory.h"
 #include "core/quant_k.h"
@@ -31,6 +32,13 @@ void transpose_rows(const unsigned char* src, int64_t n, int64_t r, unsigned cha
 }
 
 std::atomic<size_t> g_forced_k_slice_bytes{0};
+std::atomic<uint64_t> g_forced_copy_reserve{0};
+
+// Whether a copy of `bytes` leaves the reserve available.
+bool room_for_copy(uint64_t bytes) {
+    const uint64_t available = host::available_memory();
+    return available == 0 || available >= bytes + copy_reserve_bytes();  // 0: unknown, as before
+}
 
 // Blocks per slice of K: at most `most` (0: no limit), kept even so that only a last slice can
 // end in half a pair, and as equal as that allows. Rows up to half as long again as a slice stay
@@ -60,6 +68,13 @@ size_t k_slice_bytes(sl_dtype dtype) {
 }
 
 void force_k_slice_bytes(size_t bytes) { g_forced_k_slice_bytes.store(bytes, std::memory_order_relaxed); }
+
+uint64_t copy_reserve_bytes() {
+    if (const uint64_t forced = g_forced_copy_reserve.load(std::memory_order_relaxed)) return forced;
+    return std::max<uint64_t>(uint64_t{512} << 20, host::physical_memory() / 16);
+}
+
+void force_copy_reserve_bytes(uint64_t bytes) { g_forced_copy_reserve.store(bytes, std::memory_order_relaxed); }
 
 PackedMatrix::PackedMatrix(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M,
                            ThreadPool& pool)
@@ -171,8 +186,36 @@ bool PackedMatrix::packs(const sl_tensor& a) const {
            static_cast<size_t>(a.nb[1]) == row_bytes_;
 }
 
+FloatCopy::FloatCopy(sl_dtype dtype, const unsigned char* rows, size_t row_bytes, int64_t K, int64_t M,
+                     ThreadPool& pool)
+    : dtype_(dtype), addr_(reinterpret_cast<uint64_t>(rows)), row_bytes_(row_bytes), K_(K), M_(M),
+      data_(allocate_huge_page_memory(static_cast<size_t>(M) * row_bytes)) {
+    // As for PackedMatrix: the pages are faulted in by the threads that write them.
+    pool.parallel_for(M, kMaxQuantRows, [&](int64_t first, int64_t last) {
+        std::memcpy(data_.get() + first * row_bytes, rows + first * row_bytes, static_cast<size_t>(last - first) * row_bytes);
+    });
+}
+
+bool FloatCopy::copies(const sl_tensor& a) const {
+    return a.addr == addr_ && a.dtype == dtype_ && a.ne[0] == K_ && a.ne[1] == M_ && a.ne[2] == 1 && a.ne[3] == 1 &&
+           static_cast<size_t>(a.nb[1]) == row_bytes_;
+}
+
 bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& pool) {
     const auto dtype = static_cast<sl_dtype>(t.dtype);
+    if (dtype == SL_DTYPE_F32 || dtype == SL_DTYPE_F16 || dtype == SL_DTYPE_BF16) {
+        const size_t row_bytes = static_cast<size_t>(t.ne[0]) * block_bytes(dtype);
+        if (t.ne[2] != 1 || t.ne[3] != 1 || static_cast<size_t>(t.nb[0]) != block_bytes(dtype) ||
+            static_cast<size_t>(t.nb[1]) != row_bytes)
+            return false;
+        if (find_copy(t)) return true;
+        if (!room_for_copy(static_cast<uint64_t>(t.ne[1]) * row_bytes)) return false;
+        auto copy = std::make_shared<const FloatCopy>(dtype, reinterpret_cast<const unsigned char*>(t.addr), row_bytes,
+                                                      t.ne[0], t.ne[1], pool);
+        std::lock_guard lock(mutex_);
+        copies_[t.addr] = std::move(copy);
+        return true;
+    }
     const bool have_kernel = dtype == SL_DTYPE_Q4_0   ? kernels.gemm_packed_q4_0 != nullptr
                              : dtype == SL_DTYPE_Q8_0 ? kernels.gemm_packed_q8_0 != nullptr
                              : is_k_quant(dtype)      ? kernels.gemm_packed_kquant[kquant_weight(dtype)] != nullptr
@@ -181,6 +224,7 @@ bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& 
     const size_t row_bytes = static_cast<size_t>(t.ne[0] / block_elements(dtype)) * block_bytes(dtype);
     if (static_cast<size_t>(t.nb[1]) != row_bytes) return false;
     if (find(t)) return true;
+    if (!room_for_copy(static_cast<uint64_t>(t.ne[1]) * row_bytes)) return false;
     auto packed = std::make_shared<const PackedMatrix>(dtype, reinterpret_cast<const unsigned char*>(t.addr), row_bytes,
                                                        t.ne[0], t.ne[1], pool);
     std::lock_guard lock(mutex_);
@@ -194,10 +238,20 @@ std::shared_ptr<const PackedMatrix> PackedWeights::find(const sl_tensor& a) cons
     return it != by_addr_.end() && it->second->packs(a) ? it->second : nullptr;
 }
 
+std::shared_ptr<const FloatCopy> PackedWeights::find_copy(const sl_tensor& a) const {
+    std::lock_guard lock(mutex_);
+    const auto it = copies_.find(a.addr);
+    return it != copies_.end() && it->second->copies(a) ? it->second : nullptr;
+}
+
 void PackedWeights::forget(uint64_t begin, uint64_t end) {
     std::lock_guard lock(mutex_);
-    for (auto it = by_addr_.begin(); it != by_addr_.end();)
-        it = it->second->addr() < end && it->second->end() > begin ? by_addr_.erase(it) : std::next(it);
+    const auto drop = [&](auto& by_addr) {
+        for (auto it = by_addr.begin(); it != by_addr.end();)
+            it = it->second->addr() < end && it->second->end() > begin ? by_addr.erase(it) : std::next(it);
+    };
+    drop(by_addr_);
+    drop(copies_);
 }
 
 }  // namespace suanli::cpu

@@ -8,7 +8,8 @@
 
 namespace suanli::host {
 
-// The host's memory in bytes (0 if unknown).
+// The host's memory in bytes (0 if unknown); available: what can be had without
+// swapping (Linux's MemAvailable, which counts droppable page cache), else the free pages.
 uint64_t physical_memory();
 uint64_t available_memory();
 
