@@ -14,6 +14,7 @@
 #   --layers N    LAYERS   override the layer count (smaller, faster models; default: the shape's)
 #   -p N          P        prompt tokens in one batch (pp test; 0 skips; default 512)
 #   -n N          N        tokens generated one at a time (tg test; 0 skips; default 128)
+#   -d N          DEPTH    tokens already in the context when each test starts (untimed; default 0)
 #   --backend B   BACKEND  suanli backend (default: cpu if `suanli backends` lists it, else reference)
 #   --build DIR   BUILD    suanli build folder (default build-bench); SKIP_BUILD=1 uses it as is
 #   --flash-attn  FLASH_ATTN=1  let llama.cpp use flash attention (default off, like llama-bench's -fa 0)
@@ -33,6 +34,7 @@ SHAPES="${SHAPES:-tinyllama}"
 LAYERS="${LAYERS:-}"
 P="${P:-512}"
 N="${N:-128}"
+DEPTH="${DEPTH:-0}"
 BACKEND="${BACKEND:-}"
 BUILD="${BUILD:-$ROOT/build-bench}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
@@ -48,6 +50,7 @@ while [[ $# -gt 0 ]]; do
         --layers) LAYERS="$2"; shift 2 ;;
         -p) P="$2"; shift 2 ;;
         -n) N="$2"; shift 2 ;;
+        -d) DEPTH="$2"; shift 2 ;;
         --backend) BACKEND="$2"; shift 2 ;;
         --build) BUILD="$2"; shift 2 ;;
         --flash-attn) FLASH_ATTN=1; shift ;;
@@ -55,7 +58,7 @@ while [[ $# -gt 0 ]]; do
         *) echo "compare.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
-for v in THREADS ROUNDS P N; do
+for v in THREADS ROUNDS P N DEPTH; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "compare.sh: $v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
 [[ "$THREADS" -ge 1 && "$ROUNDS" -ge 1 ]] || { echo "compare.sh: THREADS and ROUNDS must be at least 1" >&2; exit 2; }
@@ -166,18 +169,18 @@ run_engine() {  # engine round shape type command...
     ' "$engine" "$round" "$shape" "$type" "$SAMPLES.out" "$error" >> "$SAMPLES"
 }
 
-log "threads $THREADS, rounds $ROUNDS, pp$P tg$N, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+log "threads $THREADS, rounds $ROUNDS, pp$P tg$N at depth $DEPTH, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in "${RUNS[@]}"; do
     read -r shape type path <<< "$run"
     for ((round = 1; round <= ROUNDS; ++round)); do
         run_engine suanli "$round" "$shape" "$type" \
-            "$SUANLI" bench -m "$path" -p "$P" -n "$N" -t "$THREADS" -r 1 --backend "$BACKEND" --json
+            "$SUANLI" bench -m "$path" -p "$P" -n "$N" -d "$DEPTH" -t "$THREADS" -r 1 --backend "$BACKEND" --json
         run_engine llama.cpp "$round" "$shape" "$type" \
-            node "$BENCH_DIR/llama_cpp_bench.mjs" -m "$path" -p "$P" -n "$N" -t "$THREADS" -r 1 "${LLAMA_FLAGS[@]}"
+            node "$BENCH_DIR/llama_cpp_bench.mjs" -m "$path" -p "$P" -n "$N" -d "$DEPTH" -t "$THREADS" -r 1 "${LLAMA_FLAGS[@]}"
     done
 done
 
-META="{\"threads\": $THREADS, \"rounds\": $ROUNDS, \"n_prompt\": $P, \"n_gen\": $N, \"backend\": \"$BACKEND\", \"layers\": \"${LAYERS}\", \"flash_attn\": $FLASH_ATTN, \"suanli\": \"$SUANLI\", \"load_average_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+META="{\"threads\": $THREADS, \"rounds\": $ROUNDS, \"n_prompt\": $P, \"n_gen\": $N, \"n_depth\": $DEPTH, \"backend\": \"$BACKEND\", \"layers\": \"${LAYERS}\", \"flash_attn\": $FLASH_ATTN, \"suanli\": \"$SUANLI\", \"load_average_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 echo
 echo "suanli ($BACKEND) vs llama.cpp (node-llama-cpp 3.22.1, CPU), $THREADS threads, medians of $ROUNDS alternating rounds"
 echo

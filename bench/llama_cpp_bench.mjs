@@ -1,17 +1,18 @@
 // llama.cpp's speed on a GGUF, measured the way `suanli bench` measures suanli's, through
 // node-llama-cpp's prebuilt CPU binaries (no GPU, no build):
 //   ppP: P random tokens evaluated in one batch from an empty context, logits of the last one;
-//   tgN: N tokens evaluated one at a time from an empty context, logits for each (greedy).
+//   tgN: N tokens evaluated one at a time from an empty context, logits for each (greedy);
+//   with -d D: D tokens evaluated first, untimed, and the test named "ppP @ dD", "tgN @ dD".
 // Each repetition starts from a cleared sequence; one short warm-up run comes first.
 // Prints a JSON array shaped like `suanli bench --json` (engine "llama.cpp").
 //
-//   node bench/llama_cpp_bench.mjs -m MODEL [-p 512] [-n 128] [-t 2] [-r 1] [--flash-attn]
+//   node bench/llama_cpp_bench.mjs -m MODEL [-p 512] [-n 128] [-d 0] [-t 2] [-r 1] [--flash-attn]
 import fs from "node:fs";
 import path from "node:path";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 
 function parseArgs(argv) {
-    const o = { model: "", p: 512, n: 128, t: 2, r: 1, flashAttn: false };
+    const o = { model: "", p: 512, n: 128, d: 0, t: 2, r: 1, flashAttn: false };
     for (let i = 0; i < argv.length; ++i) {
         const a = argv[i], v = () => {
             if (i + 1 >= argv.length) throw new Error(`option ${a} needs a value`);
@@ -20,16 +21,17 @@ function parseArgs(argv) {
         if (a === "-m" || a === "--model") o.model = v();
         else if (a === "-p") o.p = Number(v());
         else if (a === "-n") o.n = Number(v());
+        else if (a === "-d") o.d = Number(v());
         else if (a === "-t" || a === "--threads") o.t = Number(v());
         else if (a === "-r" || a === "--repetitions") o.r = Number(v());
         else if (a === "--flash-attn") o.flashAttn = true;
         else if (a === "-h" || a === "--help") {
-            console.log("usage: node llama_cpp_bench.mjs -m MODEL [-p 512] [-n 128] [-t 2] [-r 1] [--flash-attn]");
+            console.log("usage: node llama_cpp_bench.mjs -m MODEL [-p 512] [-n 128] [-d 0] [-t 2] [-r 1] [--flash-attn]");
             process.exit(0);
         } else throw new Error(`unknown option ${a}`);
     }
     if (!o.model) throw new Error("missing -m MODEL");
-    for (const k of ["p", "n", "t", "r"])
+    for (const k of ["p", "n", "d", "t", "r"])
         if (!Number.isInteger(o[k]) || o[k] < 0) throw new Error(`-${k} must be a non-negative integer`);
     return o;
 }
@@ -46,9 +48,10 @@ function makeTokens(count, seed) {
     return out;
 }
 
-// Seconds for one run of (nPrompt, nGen) from an empty sequence.
-async function timeOnce(sequence, nPrompt, nGen, seed) {
+// Seconds for one run of (nPrompt, nGen) from a sequence holding nDepth tokens.
+async function timeOnce(sequence, nPrompt, nGen, nDepth, seed) {
     await sequence.clearHistory();
+    if (nDepth > 0) await sequence.evaluateWithoutGeneratingNewTokens(makeTokens(nDepth, seed + 7));
     const start = process.hrtime.bigint();
     if (nPrompt > 0) {
         // evaluate() decodes the whole batch and samples from the last token's logits.
@@ -78,7 +81,7 @@ async function main() {
     const llama = await getLlama({ gpu: false, build: "never", maxThreads: 0, logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: o.model, gpuLayers: 0 });
     const context = await model.createContext({
-        contextSize: Math.max(64, o.p + o.n + 16),
+        contextSize: Math.max(64, o.d + Math.max(o.p, o.n) + 16),
         batchSize: Math.max(512, o.p),
         threads: o.t,  // exact: maxThreads 0 above makes this the number of threads used
         sequences: 1,
@@ -86,20 +89,21 @@ async function main() {
     });
     const sequence = context.getSequence();
     const tests = [];
-    if (o.p > 0) tests.push({ name: `pp${o.p}`, nPrompt: o.p, nGen: 0 });
-    if (o.n > 0) tests.push({ name: `tg${o.n}`, nPrompt: 0, nGen: o.n });
+    const at = o.d > 0 ? ` @ d${o.d}` : "";
+    if (o.p > 0) tests.push({ name: `pp${o.p}${at}`, nPrompt: o.p, nGen: 0 });
+    if (o.n > 0) tests.push({ name: `tg${o.n}${at}`, nPrompt: 0, nGen: o.n });
     const results = [];
     for (const t of tests) {
-        await timeOnce(sequence, Math.min(t.nPrompt, 8), Math.min(t.nGen, 2), 99);  // warm-up
+        await timeOnce(sequence, Math.min(t.nPrompt, 8), Math.min(t.nGen, 2), 0, 99);  // warm-up
         const samples = [];
         for (let i = 0; i < o.r; ++i) {
-            const s = await timeOnce(sequence, t.nPrompt, t.nGen, 1234 + i);
+            const s = await timeOnce(sequence, t.nPrompt, t.nGen, o.d, 1234 + i);
             samples.push((t.nPrompt + t.nGen) / s);
         }
         const { mean, sd } = stats(samples);
         results.push({
             engine: "llama.cpp", model: path.basename(o.model), backend: `llama.cpp ${llama.buildType ?? ""}`.trim(),
-            threads: context.currentThreads ?? o.t, test: t.name, n_prompt: t.nPrompt, n_gen: t.nGen,
+            threads: context.currentThreads ?? o.t, test: t.name, n_prompt: t.nPrompt, n_gen: t.nGen, n_depth: o.d,
             repetitions: o.r, tokens_per_s: mean, stddev: sd, samples_tokens_per_s: samples,
         });
     }

@@ -73,13 +73,16 @@ Bandwidth bandwidth_probe(Device& device, int32_t threads) {
 
 int cmd_bench(std::span<const std::string_view> args) {
     std::string model_path = default_model_path().string();
-    int32_t n_prompt = 512, n_gen = 128, threads = default_thread_count(), reps = 5;
+    int32_t n_prompt = 512, n_gen = 128, n_depth = 0, threads = default_thread_count(), reps = 5;
     bool json = false;
     BackendOptions backend;
     OptionParser p("suanli bench", "Measure prompt processing and generation speed, and memory bandwidth.");
     p.option("-m,--model", &model_path, "PATH", "model file (default: the bundled stories260K)");
     p.option("-p,--n-prompt", &n_prompt, "N", "prompt tokens evaluated in one batch (test ppN); 0 = skip", 0, 1 << 20);
     p.option("-n,--n-gen", &n_gen, "N", "tokens generated one at a time (test tgN); 0 = skip", 0, 1 << 20);
+    p.option("-d,--n-depth", &n_depth, "N",
+             "tokens already in the context when each test starts, evaluated untimed (tests ppN @ dN, tgN @ dN)", 0,
+             1 << 20);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
     p.option("-r,--repetitions", &reps, "N", "runs of each test; the table shows mean and standard deviation", 1, 1000);
     p.flag("--json", &json, "print a JSON array, one object per test, instead of the table");
@@ -91,34 +94,38 @@ int cmd_bench(std::span<const std::string_view> args) {
     }
 
     ModelDevices devices(backend, threads);
-    const std::unique_ptr<Model> model = devices.load(model_path, 4096);
+    const std::unique_ptr<Model> model = devices.load(model_path, std::max<int64_t>(4096, int64_t{n_depth} + std::max(n_prompt, n_gen)));
     int64_t parameters = 0;
     uint64_t size = 0;
     const std::string type = main_weight_type(*model, parameters, size);
     const Bandwidth bandwidth = bandwidth_probe(devices.backend_device(), threads);
 
     std::vector<BenchTest> tests;
-    if (n_prompt > 0) tests.push_back({cat("pp", n_prompt), n_prompt, 0});
-    if (n_gen > 0) tests.push_back({cat("tg", n_gen), 0, n_gen});
+    if (n_prompt > 0) tests.push_back({"", n_prompt, 0, n_depth});
+    if (n_gen > 0) tests.push_back({"", 0, n_gen, n_depth});
+    for (BenchTest& t : tests) t.name = bench_test_name(t);
+    int test_width = 6;
+    for (const BenchTest& t : tests) test_width = std::max(test_width, static_cast<int>(t.name.size()));
     std::vector<BenchResult> results;
     const std::string model_name = std::filesystem::path(model_path).filename().string();
     if (!json) {
         std::printf("%s: %.1f GB/s now; measured again before every run, \"%% bw\" pairs each run with it\n\n",
                     bandwidth.what.c_str(), bandwidth.measure());
-        std::printf("| %-24s | %6s | %10s | %9s | %-9s | %7s | %6s | %18s | %7s | %6s |\n", "model", "type", "size",
-                    "params", "backend", "threads", "test", "t/s", "GB/s", "% bw");
+        std::printf("| %-24s | %6s | %10s | %9s | %-9s | %7s | %*s | %18s | %7s | %6s |\n", "model", "type", "size",
+                    "params", "backend", "threads", test_width, "test", "t/s", "GB/s", "% bw");
         std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(26, '-').c_str(), std::string(8, '-').c_str(),
                     std::string(12, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str(),
-                    std::string(9, '-').c_str(), std::string(8, '-').c_str(), std::string(20, '-').c_str(),
+                    std::string(9, '-').c_str(), std::string(static_cast<size_t>(test_width) + 2, '-').c_str(),
+                    std::string(20, '-').c_str(),
                     std::string(9, '-').c_str(), std::string(8, '-').c_str());
     }
     for (const BenchTest& t : tests) {
         const BenchResult r = run_bench(*model, t, reps, bandwidth.measure);
         results.push_back(r);
         if (!json) {
-            std::printf("| %-24s | %6s | %6.1f MiB | %7.2f M | %-9s | %7d | %6s | %9.2f ± %6.2f | %7.2f | %5.1f%% |\n",
+            std::printf("| %-24s | %6s | %6.1f MiB | %7.2f M | %-9s | %7d | %*s | %9.2f ± %6.2f | %7.2f | %5.1f%% |\n",
                         model_name.substr(0, 24).c_str(), type.c_str(), size / 1048576.0, parameters / 1e6,
-                        devices.backend_device().backend().name, threads, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
+                        devices.backend_device().backend().name, threads, test_width, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
                         100.0 * r.bandwidth_share);
             std::fflush(stdout);
         }
@@ -128,12 +135,13 @@ int cmd_bench(std::span<const std::string_view> args) {
         for (size_t i = 0; i < results.size(); ++i) {
             const BenchResult& r = results[i];
             std::printf("  {\"model\": %s, \"type\": \"%s\", \"size_bytes\": %llu, \"params\": %lld, "
-                        "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, "
+                        "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, "
                         "\"repetitions\": %d, \"tokens_per_s\": %.4f, \"stddev\": %.4f, \"gb_per_s\": %.4f, "
                         "\"bandwidth_gb_per_s\": %.4f, \"bandwidth_share\": %.4f, \"samples_tokens_per_s\": [",
                         json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
                         static_cast<long long>(parameters), devices.backend_device().backend().name, threads, r.test.name.c_str(),
-                        static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen), reps, r.mean,
+                        static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen),
+                        static_cast<long long>(r.test.n_depth), reps, r.mean,
                         r.stddev, r.gb_per_s, r.bandwidth_median_gb_per_s, r.bandwidth_share);
             for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);
             std::printf("], \"samples_bandwidth_gb_per_s\": [");

@@ -15,11 +15,20 @@ uint64_t weight_bytes(const WeightRef& w) {
     return row_bytes(w.type, w.shape.ne[0]) * static_cast<uint64_t>(w.shape.ne[1] * w.shape.ne[2] * w.shape.ne[3]);
 }
 
-// Seconds for one run of the test from an empty context.
+// Tokens of the depth evaluated per batch, as a server fills a context.
+constexpr int64_t kDepthBatch = 512;
+
+// Seconds for one run of the test from a context holding test.n_depth tokens.
 double time_once(const Model& model, const BenchTest& test, std::mt19937& rng) {
     const int64_t n_vocab = model.config().n_vocab;
     std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(n_vocab - 1));
-    Session session(model, std::max<int64_t>(1, test.n_prompt + test.n_gen));
+    Session session(model, std::max<int64_t>(1, test.n_depth + test.n_prompt + test.n_gen));
+    for (int64_t done = 0; done < test.n_depth;) {
+        std::vector<int32_t> batch(static_cast<size_t>(std::min(kDepthBatch, test.n_depth - done)));
+        for (int32_t& t : batch) t = token(rng);
+        session.decode(batch);
+        done += static_cast<int64_t>(batch.size());
+    }
     const auto start = std::chrono::steady_clock::now();
     if (test.n_prompt > 0) {
         std::vector<int32_t> prompt(static_cast<size_t>(test.n_prompt));
@@ -40,6 +49,13 @@ double median(std::vector<double> v) {
 }
 
 }  // namespace
+
+std::string bench_test_name(const BenchTest& test) {
+    std::string name = test.n_prompt > 0 ? "pp" + std::to_string(test.n_prompt) : "";
+    if (test.n_gen > 0) name += (name.empty() ? "tg" : "+tg") + std::to_string(test.n_gen);
+    if (test.n_depth > 0) name += " @ d" + std::to_string(test.n_depth);
+    return name;
+}
 
 uint64_t weight_bytes_per_token(const Model& model) {
     const ModelWeights& w = model.weights();
@@ -70,13 +86,13 @@ BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetit
     for (double v : r.tokens_per_s) r.stddev += (v - r.mean) * (v - r.mean);
     r.stddev = repetitions > 1 ? std::sqrt(r.stddev / (repetitions - 1)) : 0;
 
-    // Generation re-reads every weight per token, and the KV cache up to its position;
-    // a prompt batch reads the weights once.
+    // Generation re-reads every weight per token, and the KV cache up to its position
+    // (the depth included); a prompt batch reads the weights once.
     const ModelConfig& c = model.config();
     const double kv_per_position = 2.0 * static_cast<double>(c.n_layer * c.head_dim * c.n_head_kv) * 4.0;
     const double weights = static_cast<double>(weight_bytes_per_token(model));
     double bytes = test.n_prompt > 0 ? weights : 0;
-    for (int64_t i = 0; i < test.n_gen; ++i) bytes += weights + kv_per_position * static_cast<double>(test.n_prompt + i + 1);
+    for (int64_t i = 0; i < test.n_gen; ++i) bytes += weights + kv_per_position * static_cast<double>(test.n_depth + test.n_prompt + i + 1);
     double seconds_sum = 0;
     for (double s : seconds) seconds_sum += s;
     r.gb_per_s = bytes * repetitions / seconds_sum / 1e9;

@@ -11,10 +11,14 @@ namespace suanli {
 class Model;
 
 struct BenchTest {
-    std::string name;       // "pp512", "tg128"
+    std::string name;       // "pp512", "tg128", "tg128 @ d1024"
     int64_t n_prompt = 0;   // tokens evaluated in one batch
     int64_t n_gen = 0;      // tokens evaluated one at a time
+    int64_t n_depth = 0;    // tokens already in the context when the timing starts (evaluated untimed)
 };
+
+// The test's name as llama-bench writes it: "pp512", "tg128", "tg128 @ d1024".
+std::string bench_test_name(const BenchTest& test);
 
 struct BenchResult {
     BenchTest test;
@@ -31,7 +35,8 @@ struct BenchResult {
 // Bytes of weights a forward pass of one token reads (the embedding table contributes one row).
 uint64_t weight_bytes_per_token(const Model& model);
 
-// Runs `test` `repetitions` times on a fresh context each time (after one warm-up run).
+// Runs `test` `repetitions` times on a fresh context each time (after one warm-up run),
+// filled with test.n_depth tokens before each timing.
 // A shared machine's memory bandwidth drifts within seconds, so the roofline is
 // measured next to each sample: `bandwidth_probe`, when given, is called (and
 // returns GB/s) just before every repetition.

@@ -72,6 +72,22 @@ TEST(BenchCli, JsonHasOneObjectPerTestWithTheRequiredFields) {
     }
 }
 
+TEST(BenchCli, DepthNamesTheTestsAsLlamaBenchDoes) {
+    ProcessResult r = suanli({"bench", "-p", "8", "-n", "4", "-d", "24", "-r", "1", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    ASSERT_EQ(j.size(), 2u);
+    EXPECT_EQ(j[0]["test"], "pp8 @ d24");
+    EXPECT_EQ(j[1]["test"], "tg4 @ d24");
+    for (const auto& o : j) {
+        EXPECT_EQ(o["n_depth"], 24);
+        EXPECT_GT(o["tokens_per_s"].get<double>(), 0);
+    }
+    r = suanli({"bench", "-p", "0", "-n", "2", "-d", "8", "-r", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find(" tg2 @ d8 |"), std::string::npos) << r.out;
+}
+
 TEST(BenchCli, TableAndErrors) {
     ProcessResult r = suanli({"bench", "-p", "16", "-n", "4", "-r", "1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
