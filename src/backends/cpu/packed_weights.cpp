@@ -181,7 +181,7 @@ void PackedMatrix::pack_q6_k_group(int64_t g, const unsigned char* rows) {
     }
 }
 
-bool PackedMatrix::packs(const sl_tensor& a) const {
+bool PackedMatrix::copies(const sl_tensor& a) const {
     return a.addr == addr_ && a.dtype == dtype_ && a.ne[0] == K_ && a.ne[1] == M_ && a.ne[2] == 1 && a.ne[3] == 1 &&
            static_cast<size_t>(a.nb[1]) == row_bytes_;
 }
@@ -201,48 +201,45 @@ bool FloatCopy::copies(const sl_tensor& a) const {
            static_cast<size_t>(a.nb[1]) == row_bytes_;
 }
 
+template <class Copy>
+std::shared_ptr<const Copy> PackedWeights::find_in(const ByAddr<Copy>& by_addr, const sl_tensor& a) const {
+    std::lock_guard lock(mutex_);
+    const auto it = by_addr.find(a.addr);
+    return it != by_addr.end() && it->second->copies(a) ? it->second : nullptr;
+}
+
+template <class Copy>
+bool PackedWeights::add_to(ByAddr<Copy>& by_addr, const sl_tensor& t, size_t row_bytes, ThreadPool& pool) {
+    if (find_in(by_addr, t)) return true;
+    if (!room_for_copy(static_cast<uint64_t>(t.ne[1]) * row_bytes)) return false;
+    auto copy = std::make_shared<const Copy>(static_cast<sl_dtype>(t.dtype), reinterpret_cast<const unsigned char*>(t.addr),
+                                             row_bytes, t.ne[0], t.ne[1], pool);
+    std::lock_guard lock(mutex_);
+    by_addr[t.addr] = std::move(copy);
+    return true;
+}
+
 bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& pool) {
     const auto dtype = static_cast<sl_dtype>(t.dtype);
+    if (t.ne[2] != 1 || t.ne[3] != 1) return false;
     if (dtype == SL_DTYPE_F32 || dtype == SL_DTYPE_F16 || dtype == SL_DTYPE_BF16) {
         const size_t row_bytes = static_cast<size_t>(t.ne[0]) * block_bytes(dtype);
-        if (t.ne[2] != 1 || t.ne[3] != 1 || static_cast<size_t>(t.nb[0]) != block_bytes(dtype) ||
-            static_cast<size_t>(t.nb[1]) != row_bytes)
-            return false;
-        if (find_copy(t)) return true;
-        if (!room_for_copy(static_cast<uint64_t>(t.ne[1]) * row_bytes)) return false;
-        auto copy = std::make_shared<const FloatCopy>(dtype, reinterpret_cast<const unsigned char*>(t.addr), row_bytes,
-                                                      t.ne[0], t.ne[1], pool);
-        std::lock_guard lock(mutex_);
-        copies_[t.addr] = std::move(copy);
-        return true;
+        if (static_cast<size_t>(t.nb[0]) != block_bytes(dtype) || static_cast<size_t>(t.nb[1]) != row_bytes) return false;
+        return add_to(copies_, t, row_bytes, pool);
     }
     const bool have_kernel = dtype == SL_DTYPE_Q4_0   ? kernels.gemm_packed_q4_0 != nullptr
                              : dtype == SL_DTYPE_Q8_0 ? kernels.gemm_packed_q8_0 != nullptr
                              : is_k_quant(dtype)      ? kernels.gemm_packed_kquant[kquant_weight(dtype)] != nullptr
                                                       : false;
-    if (!have_kernel || t.ne[0] % block_elements(dtype) != 0 || t.ne[2] != 1 || t.ne[3] != 1) return false;
+    if (!have_kernel || t.ne[0] % block_elements(dtype) != 0) return false;
     const size_t row_bytes = static_cast<size_t>(t.ne[0] / block_elements(dtype)) * block_bytes(dtype);
     if (static_cast<size_t>(t.nb[1]) != row_bytes) return false;
-    if (find(t)) return true;
-    if (!room_for_copy(static_cast<uint64_t>(t.ne[1]) * row_bytes)) return false;
-    auto packed = std::make_shared<const PackedMatrix>(dtype, reinterpret_cast<const unsigned char*>(t.addr), row_bytes,
-                                                       t.ne[0], t.ne[1], pool);
-    std::lock_guard lock(mutex_);
-    by_addr_[t.addr] = std::move(packed);
-    return true;
+    return add_to(by_addr_, t, row_bytes, pool);
 }
 
-std::shared_ptr<const PackedMatrix> PackedWeights::find(const sl_tensor& a) const {
-    std::lock_guard lock(mutex_);
-    const auto it = by_addr_.find(a.addr);
-    return it != by_addr_.end() && it->second->packs(a) ? it->second : nullptr;
-}
+std::shared_ptr<const PackedMatrix> PackedWeights::find(const sl_tensor& a) const { return find_in(by_addr_, a); }
 
-std::shared_ptr<const FloatCopy> PackedWeights::find_copy(const sl_tensor& a) const {
-    std::lock_guard lock(mutex_);
-    const auto it = copies_.find(a.addr);
-    return it != copies_.end() && it->second->copies(a) ? it->second : nullptr;
-}
+std::shared_ptr<const FloatCopy> PackedWeights::find_copy(const sl_tensor& a) const { return find_in(copies_, a); }
 
 void PackedWeights::forget(uint64_t begin, uint64_t end) {
     std::lock_guard lock(mutex_);

@@ -59,7 +59,7 @@ public:
     std::span<const KSlice> q0_slices() const { return q0_; }
     const PackedKQuant& kquant() const { return kquant_; }
     // Whether `a` is exactly the matrix this was packed from.
-    bool packs(const sl_tensor& a) const;
+    bool copies(const sl_tensor& a) const;
     int64_t groups() const { return (M_ + kMaxQuantRows - 1) / kMaxQuantRows; }
     // Where group g's bytes start (for Q8_0/Q4_0, those of the first slice of K, which a product
     // reads first).
@@ -125,9 +125,18 @@ public:
     void forget(uint64_t begin, uint64_t end);
 
 private:
+    template <class Copy>
+    using ByAddr = std::map<uint64_t, std::shared_ptr<const Copy>>;
+    // The copy of `a` in `by_addr`, or null.
+    template <class Copy>
+    std::shared_ptr<const Copy> find_in(const ByAddr<Copy>& by_addr, const sl_tensor& a) const;
+    // Makes a Copy of `t` (rows of `row_bytes`) into `by_addr` unless it is there or there is no room.
+    template <class Copy>
+    bool add_to(ByAddr<Copy>& by_addr, const sl_tensor& t, size_t row_bytes, ThreadPool& pool);
+
     mutable std::mutex mutex_;
-    std::map<uint64_t, std::shared_ptr<const PackedMatrix>> by_addr_;
-    std::map<uint64_t, std::shared_ptr<const FloatCopy>> copies_;
+    ByAddr<PackedMatrix> by_addr_;
+    ByAddr<FloatCopy> copies_;
 };
 
 }  // namespace suanli::cpu
