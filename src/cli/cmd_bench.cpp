@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -84,6 +85,8 @@ int cmd_bench(std::span<const std::string_view> args) {
              "tokens already in the context when each test starts, evaluated untimed (tests ppN @ dN, tgN @ dN)", 0,
              1 << 20);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
+    std::string cache_name = "f32";
+    add_cache_type_option(p, cache_name);
     p.option("-r,--repetitions", &reps, "N", "runs of each test; the table shows mean and standard deviation", 1, 1000);
     p.flag("--json", &json, "print a JSON array, one object per test, instead of the table");
     add_model_backend_options(p, backend);
@@ -92,6 +95,7 @@ int cmd_bench(std::span<const std::string_view> args) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
+    const DType kv_type = cache_type(cache_name);
 
     ModelDevices devices(backend, threads);
     const std::unique_ptr<Model> model = devices.load(model_path, std::max<int64_t>(4096, int64_t{n_depth} + std::max(n_prompt, n_gen)));
@@ -101,8 +105,8 @@ int cmd_bench(std::span<const std::string_view> args) {
     const Bandwidth bandwidth = bandwidth_probe(devices.backend_device(), threads);
 
     std::vector<BenchTest> tests;
-    if (n_prompt > 0) tests.push_back({"", n_prompt, 0, n_depth});
-    if (n_gen > 0) tests.push_back({"", 0, n_gen, n_depth});
+    if (n_prompt > 0) tests.push_back({"", n_prompt, 0, n_depth, kv_type});
+    if (n_gen > 0) tests.push_back({"", 0, n_gen, n_depth, kv_type});
     for (BenchTest& t : tests) t.name = bench_test_name(t);
     int test_width = 6;
     for (const BenchTest& t : tests) test_width = std::max(test_width, static_cast<int>(t.name.size()));
@@ -135,13 +139,13 @@ int cmd_bench(std::span<const std::string_view> args) {
         for (size_t i = 0; i < results.size(); ++i) {
             const BenchResult& r = results[i];
             std::printf("  {\"model\": %s, \"type\": \"%s\", \"size_bytes\": %llu, \"params\": %lld, "
-                        "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, "
+                        "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, \"cache_type\": \"%s\", "
                         "\"repetitions\": %d, \"tokens_per_s\": %.4f, \"stddev\": %.4f, \"gb_per_s\": %.4f, "
                         "\"bandwidth_gb_per_s\": %.4f, \"bandwidth_share\": %.4f, \"samples_tokens_per_s\": [",
                         json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
                         static_cast<long long>(parameters), devices.backend_device().backend().name, threads, r.test.name.c_str(),
                         static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen),
-                        static_cast<long long>(r.test.n_depth), reps, r.mean,
+                        static_cast<long long>(r.test.n_depth), std::string(dtype_name(r.test.kv_type)).c_str(), reps, r.mean,
                         r.stddev, r.gb_per_s, r.bandwidth_median_gb_per_s, r.bandwidth_share);
             for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);
             std::printf("], \"samples_bandwidth_gb_per_s\": [");

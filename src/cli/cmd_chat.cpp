@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/chat_template_options.h"
@@ -117,6 +118,8 @@ int cmd_chat(std::span<const std::string_view> args) {
     p.option("-n,--n-predict", &gen.max_tokens, "N", "most tokens per reply; -1 = until end of turn or a full context", -1);
     p.option("-c,--ctx-size", &ctx_size, "N", "context size in tokens (default: the model's, at most 4096)", 0);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
+    std::string cache_name = "f32";
+    add_cache_type_option(p, cache_name);
     add_sampling_options(p, gen.sampling);
     add_model_backend_options(p, backend);
     p.epilog(cat("Commands, typed at the prompt:\n", kCommandHelp,
@@ -128,6 +131,7 @@ int cmd_chat(std::span<const std::string_view> args) {
         return 0;
     }
     finish_sampling_options(p, gen.sampling);
+    const DType kv_type = cache_type(cache_name);
 
     ModelDevices devices(backend, threads);
     const std::unique_ptr<Model> model = devices.load(model_path, ctx_size > 0 ? ctx_size : 4096);
@@ -136,7 +140,7 @@ int cmd_chat(std::span<const std::string_view> args) {
 
     LoadedChatTemplate choice = load_chat_template(*model, *tokenizer, template_options, system_prompt);
 
-    Session session(*model, n_ctx);
+    Session session(*model, n_ctx, 512, kv_type);
     ChatSession chat(session, *tokenizer, std::move(choice.chat_template), system_prompt);
 
     const bool tty = ::isatty(STDIN_FILENO) == 1;

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -23,6 +24,8 @@ int cmd_perplexity(std::span<const std::string_view> args) {
     p.option("-f,--file", &text_path, "FILE", "text to score (required)");
     p.option("-c,--ctx-size", &ctx, "N", "tokens per chunk; the second half of each chunk is scored", 4);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
+    std::string cache_name = "f32";
+    add_cache_type_option(p, cache_name);
     p.option("--save-logits", &save_path, "FILE", "save the log-probabilities, to compare other models with");
     p.option("--kl-base", &base_path, "FILE", "compare with a base model's saved log-probabilities: KL divergence, top-token agreement");
     add_model_backend_options(p, backend);
@@ -37,6 +40,7 @@ int cmd_perplexity(std::span<const std::string_view> args) {
         return 0;
     }
     if (text_path.empty()) throw UsageError("option '-f' is required: the text file to score");
+    const DType kv_type = cache_type(cache_name);
 
     ModelDevices devices(backend, threads);
     const std::unique_ptr<Model> model = devices.load(model_path, ctx);
@@ -48,7 +52,7 @@ int cmd_perplexity(std::span<const std::string_view> args) {
     std::optional<SavedLogProbs> base;
     if (!base_path.empty()) base = SavedLogProbs::load(base_path);
     SavedLogProbs saved;
-    Session session(*model, ctx, ctx);
+    Session session(*model, ctx, ctx, kv_type);
     std::fprintf(stderr, "%zu tokens, %lld chunks of %d\n", tokens.size(), static_cast<long long>(tokens.size() / ctx), ctx);
     const PerplexityResult r = compute_perplexity(
         session, tokens, bos, {ctx}, save_path.empty() ? nullptr : &saved, base ? &*base : nullptr,

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -32,6 +33,8 @@ int cmd_run(std::span<const std::string_view> args) {
     p.option("-n,--n-predict", &gen.max_tokens, "N", "tokens to generate; -1 = until end of text or a full context", -1);
     p.option("-c,--ctx-size", &ctx_size, "N", "context size in tokens (default: the model's, at most 4096)", 0);
     p.option("-t,--threads", &threads, "N", "threads to use", 1, 1024);
+    std::string cache_name = "f32";
+    add_cache_type_option(p, cache_name);
     add_sampling_options(p, gen.sampling);
     p.flag("--ignore-eos", &ignore_eos, "keep generating past the end-of-text token");
     p.flag("--no-echo", &no_echo, "print only the generated text, not the prompt");
@@ -43,6 +46,7 @@ int cmd_run(std::span<const std::string_view> args) {
         return 0;
     }
     finish_sampling_options(p, gen.sampling);
+    const DType kv_type = cache_type(cache_name);
     gen.ignore_eos = ignore_eos;
     if (!prompt_file.empty()) prompt = read_text_file(prompt_file);
 
@@ -50,7 +54,7 @@ int cmd_run(std::span<const std::string_view> args) {
     const std::unique_ptr<Model> model = devices.load(model_path, ctx_size > 0 ? ctx_size : 4096);
     const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(*model);
     const int64_t n_ctx = ctx_size > 0 ? ctx_size : std::min<int64_t>(model->config().n_ctx_train, 4096);
-    Session session(*model, n_ctx);
+    Session session(*model, n_ctx, 512, kv_type);
 
     const std::vector<int32_t> tokens = tokenizer->encode(prompt, /*add_special=*/true, /*parse_special=*/true);
     if (static_cast<int64_t>(tokens.size()) >= n_ctx)

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
 #include "cli/chat_template_options.h"
 #include "cli/commands.h"
@@ -62,6 +63,8 @@ int cmd_serve(std::span<const std::string_view> args) {
     p.option("--step-ms", &step_ms, "MS", "fewer tokens per step when the measured speed says a step would take longer; bounds the "
              "pause a new prompt causes to running streams (default 500; 0: only --batch)", 0, 1 << 20);
     p.option("--block-size", &block_size, "N", "KV cache block size in tokens (default 16)", 1, 4096);
+    std::string cache_name = "f32";
+    add_cache_type_option(p, cache_name);
     p.option("--api-key", &api_key, "KEY", "require 'Authorization: Bearer KEY' on /v1/ endpoints");
     p.option("--alias", &alias, "NAME", "the model's name in the API (default: the model file's name without extension)");
     p.option("--max-body", &max_body_kib, "KIB", "largest request body in KiB (default 4096)", 1, 1 << 20);
@@ -78,6 +81,7 @@ int cmd_serve(std::span<const std::string_view> args) {
         std::fputs(p.help().c_str(), stdout);
         return 0;
     }
+    const DType kv_type = cache_type(cache_name);
 
     // Before any thread starts, so that all of them inherit the mask.
     const sigset_t signals = shutdown_signals();
@@ -97,6 +101,7 @@ int cmd_serve(std::span<const std::string_view> args) {
     eo.step_tokens = batch;
     eo.step_seconds = step_ms / 1000.0;
     eo.queue = static_cast<size_t>(queue);
+    eo.kv_type = kv_type;
     Engine engine(*model, *tokenizer, eo);
     const EngineStats st = engine.stats();
     std::fprintf(stderr, "serve: %d requests at once, %lld tokens each, KV cache %d blocks of %d tokens (%.1f MiB)\n",

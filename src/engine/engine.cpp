@@ -101,7 +101,7 @@ struct Engine::State {
 
     State(const Model& m, const Tokenizer& t, const EngineOptions& o)
         : model(m), tokenizer(t), options(o), runner(m),
-          kv(m, kv_cells(o)),
+          kv(m, kv_cells(o), o.kv_type),
           pool(static_cast<int32_t>(kv_cells(o) / o.block_size), o.block_size),
           n_vocab(static_cast<int32_t>(m.config().n_vocab)) {}
 

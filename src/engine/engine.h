@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/dtype.h"
 #include "engine/request.h"
 
 namespace suanli {
@@ -29,6 +30,7 @@ struct EngineOptions {
     double step_seconds = 0.5;  // and fewer when the measured speed says a step would take longer (0: no limit),
                                 // so a new prompt delays the running streams' next token by about this much
     size_t queue = 64;          // requests waiting for a place in the batch at most
+    DType kv_type = DType::F32; // the KV cache's elements
 };
 
 struct EngineStats {

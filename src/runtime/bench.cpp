@@ -22,7 +22,7 @@ constexpr int64_t kDepthBatch = 512;
 double time_once(const Model& model, const BenchTest& test, std::mt19937& rng) {
     const int64_t n_vocab = model.config().n_vocab;
     std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(n_vocab - 1));
-    Session session(model, std::max<int64_t>(1, test.n_depth + test.n_prompt + test.n_gen));
+    Session session(model, std::max<int64_t>(1, test.n_depth + test.n_prompt + test.n_gen), 512, test.kv_type);
     for (int64_t done = 0; done < test.n_depth;) {
         std::vector<int32_t> batch(static_cast<size_t>(std::min(kDepthBatch, test.n_depth - done)));
         for (int32_t& t : batch) t = token(rng);
@@ -73,7 +73,8 @@ BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetit
     std::mt19937 rng(1234);
     BenchResult r;
     r.test = test;
-    time_once(model, {test.name, std::min<int64_t>(test.n_prompt, 8), std::min<int64_t>(test.n_gen, 2)}, rng);
+    time_once(model, {test.name, std::min<int64_t>(test.n_prompt, 8), std::min<int64_t>(test.n_gen, 2), 0, test.kv_type},
+              rng);
     const double tokens = static_cast<double>(test.n_prompt + test.n_gen);
     std::vector<double> seconds;
     for (int32_t i = 0; i < repetitions; ++i) {
@@ -89,7 +90,8 @@ BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetit
     // Generation re-reads every weight per token, and the KV cache up to its position
     // (the depth included); a prompt batch reads the weights once.
     const ModelConfig& c = model.config();
-    const double kv_per_position = 2.0 * static_cast<double>(c.n_layer * c.head_dim * c.n_head_kv) * 4.0;
+    const double kv_per_position =
+        2.0 * static_cast<double>(c.n_layer) * static_cast<double>(row_bytes(test.kv_type, c.head_dim * c.n_head_kv));
     const double weights = static_cast<double>(weight_bytes_per_token(model));
     double bytes = test.n_prompt > 0 ? weights : 0;
     for (int64_t i = 0; i < test.n_gen; ++i) bytes += weights + kv_per_position * static_cast<double>(test.n_depth + test.n_prompt + i + 1);

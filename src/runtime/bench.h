@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace suanli {
 
 class Model;
@@ -15,6 +17,7 @@ struct BenchTest {
     int64_t n_prompt = 0;   // tokens evaluated in one batch
     int64_t n_gen = 0;      // tokens evaluated one at a time
     int64_t n_depth = 0;    // tokens already in the context when the timing starts (evaluated untimed)
+    DType kv_type = DType::F32;  // the KV cache's elements
 };
 
 // The test's name as llama-bench writes it: "pp512", "tg128", "tg128 @ d1024".

@@ -6,8 +6,8 @@
 
 namespace suanli {
 
-Session::Session(const Model& model, int64_t n_ctx, int64_t n_batch)
-    : runner_(model), kv_(model, n_ctx), n_batch_(std::max<int64_t>(1, n_batch)) {}
+Session::Session(const Model& model, int64_t n_ctx, int64_t n_batch, DType kv_type)
+    : runner_(model), kv_(model, n_ctx, kv_type), n_batch_(std::max<int64_t>(1, n_batch)) {}
 
 std::span<const float> Session::decode(std::span<const int32_t> tokens, bool all_logits) {
     const int64_t n_vocab = model().config().n_vocab;

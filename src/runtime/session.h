@@ -15,8 +15,8 @@ namespace suanli {
 class Session {
 public:
     // n_batch: the most tokens evaluated in one graph; longer inputs go in chunks.
-    // The model's devices hold the KV cache and run the graphs.
-    Session(const Model& model, int64_t n_ctx, int64_t n_batch = 512);
+    // The model's devices hold the KV cache (of kv_type elements) and run the graphs.
+    Session(const Model& model, int64_t n_ctx, int64_t n_batch = 512, DType kv_type = DType::F32);
 
     // Appends `tokens` to the sequence and evaluates them. Returns the logits of
     // the last token ([n_vocab]), or of every token ([n_tokens][n_vocab]) with
@@ -29,6 +29,7 @@ public:
     void truncate(int64_t n) { n_past_ = n < 0 ? 0 : (n < n_past_ ? n : n_past_); }
     int64_t n_past() const { return n_past_; }
     int64_t n_ctx() const { return kv_.n_ctx(); }
+    uint64_t kv_bytes() const { return kv_.bytes(); }
     const Model& model() const { return runner_.model(); }
 
 private:

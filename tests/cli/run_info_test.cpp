@@ -147,6 +147,20 @@ TEST(Run, DamagedModelFilesAreClearErrors) {
     }
 }
 
+TEST(Run, F16CacheGivesLlamaCppsGreedyTextAndBadTypesAreUsageErrors) {
+    // llama.cpp's greedy ids are the same with an F16 cache (../shared/reference/README.md).
+    const auto c = reference_case("once_upon");
+    ProcessResult r = suanli({"run", "-m", model(), "-p", c["prompt"], "--temp", "0", "-n", "64", "--no-echo",
+                              "--cache-type", "f16"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, c["generated_text"].get<std::string>() + "\n");
+    for (const char* cmd : {"run", "chat", "bench", "serve"}) {
+        r = suanli({cmd, "--cache-type", "q4_0"});
+        EXPECT_EQ(r.exit_code, 2) << cmd;
+        EXPECT_NE(r.err.find("--cache-type: expected f32 or f16, got 'q4_0'"), std::string::npos) << cmd << ": " << r.err;
+    }
+}
+
 TEST(Run, PromptLongerThanTheContextIsAClearError) {
     ProcessResult r = suanli({"run", "-m", model(), "-c", "8", "-p", "Once upon a time there was a dog and a cat"});
     EXPECT_EQ(r.exit_code, 1);

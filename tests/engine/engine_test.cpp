@@ -67,27 +67,38 @@ const std::vector<std::string> kPrompts = {
     "Tom had a toy car.", "The sun was shining and the birds were singing in the tall green trees near the house",
     "Once upon a time there was", "Sara"};
 
-TEST_F(Fixture, BatchedGreedyRequestsEqualTheirSoloRuns) {
+// Each prompt alone, then all of them in one engine with small steps (chunked prefill next to
+// decoding) and small blocks (scattered cells): the same greedy tokens.
+void expect_batched_equal_solo(Fixture& f, DType kv_type) {
     std::vector<std::vector<int32_t>> solo;
     {
-        Engine engine(*model, *tokenizer, {.parallel = 1, .ctx_size = 256});
+        Engine engine(*f.model, *f.tokenizer, {.parallel = 1, .ctx_size = 256, .kv_type = kv_type});
         for (const auto& p : kPrompts) {
-            auto s = run(engine, p, 40);
+            auto s = f.run(engine, p, 40);
             s->wait();
             EXPECT_EQ(s->completion.reason, FinishReason::Length);
             solo.push_back(s->tokens);
         }
     }
-    // Small steps force chunked prefill next to decoding; small blocks scatter the cells.
-    Engine engine(*model, *tokenizer, {.parallel = 8, .ctx_size = 256, .block_size = 4, .step_tokens = 7});
+    Engine engine(*f.model, *f.tokenizer,
+                  {.parallel = 8, .ctx_size = 256, .block_size = 4, .step_tokens = 7, .kv_type = kv_type});
     std::vector<std::shared_ptr<Collect>> sinks;
-    for (const auto& p : kPrompts) sinks.push_back(run(engine, p, 40));
+    for (const auto& p : kPrompts) sinks.push_back(f.run(engine, p, 40));
     for (size_t i = 0; i < sinks.size(); ++i) {
         sinks[i]->wait();
         EXPECT_EQ(sinks[i]->tokens, solo[i]) << kPrompts[i];
     }
     EXPECT_TRUE(engine.wait_idle(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
     EXPECT_EQ(engine.stats().kv_blocks_used, 0);
+}
+
+TEST_F(Fixture, BatchedGreedyRequestsEqualTheirSoloRuns) { expect_batched_equal_solo(*this, DType::F32); }
+
+TEST_F(Fixture, WithAnF16CacheToo) {
+    expect_batched_equal_solo(*this, DType::F16);
+    const Engine f32(*model, *tokenizer, {.parallel = 2, .ctx_size = 64}),
+        f16(*model, *tokenizer, {.parallel = 2, .ctx_size = 64, .kv_type = DType::F16});
+    EXPECT_EQ(f16.stats().kv_bytes * 2, f32.stats().kv_bytes);
 }
 
 TEST_F(Fixture, PrefixCacheReusesBlocksAndGivesTheSameTokens) {

@@ -122,5 +122,12 @@ TEST(Session, RejectsOutOfRangeTokensAndFullContext) {
     EXPECT_EQ(session.n_past(), 0);
 }
 
+TEST(Session, F16CacheTakesHalfTheBytes) {
+    LoadedModel m(test::shared("models/stories260K.gguf"));
+    const Session f32(*m.model, 64), f16(*m.model, 64, 512, DType::F16);
+    EXPECT_EQ(f32.kv_bytes(), 64 * KvCache::cell_bytes(m.model->config(), DType::F32));
+    EXPECT_EQ(f16.kv_bytes() * 2, f32.kv_bytes());
+}
+
 }  // namespace
 }  // namespace suanli
