@@ -325,8 +325,9 @@ TEST(CpuOps, AttentionF32AndF16KvWithGqaMaskAndEmptyRow) {
 
 // One query's attention has the same bits alone as in a batch of positions, and
 // whichever query heads it shares its KV head with (12 here: a group of 8 and
-// one of 4 on the AVX-512 path), on every path: one position reads the key rows
-// as they are (attention_direct), a batch of them the transposed keys.
+// one of 4 on the AVX-512 path), on every path, with F32 or F16 keys and values:
+// one position reads the key rows as they are (attention_direct; F16 rows
+// converted a block at a time), a batch of them the transposed keys.
 TEST(CpuOps, AttentionRowBitsIndependentOfBatchAndHeads) {
     const int64_t D = 80, Hq = 12, T = 4, S = 150;  // D: a 16-wide tail
     const std::vector<float> q = random_floats(D * Hq * T, 21), k = random_floats(D * S, 22), v = random_floats(D * S, 23);
@@ -334,7 +335,7 @@ TEST(CpuOps, AttentionRowBitsIndependentOfBatchAndHeads) {
     for (int64_t t = 0; t < T; ++t)
         for (int64_t j = 0; j < S; ++j) mask[t * S + j] = j <= S - T + t ? 0.05f * static_cast<float>(j % 5) : -kInf;
     // Heads [h0, h0 + nh) at positions [t0, t0 + nt).
-    auto build = [&](int64_t h0, int64_t nh, int64_t t0, int64_t nt) -> Build {
+    auto build = [&](sl_dtype kv, int64_t h0, int64_t nh, int64_t t0, int64_t nt) -> Build {
         return [=, &q, &k, &v, &mask](GraphHarness& h) {
             std::vector<float> qs, ms;
             for (int64_t t = t0; t < t0 + nt; ++t) {
@@ -342,25 +343,28 @@ TEST(CpuOps, AttentionRowBitsIndependentOfBatchAndHeads) {
                 ms.insert(ms.end(), mask.begin() + t * S, mask.begin() + (t + 1) * S);
             }
             const int qq = h.leaf(SL_DTYPE_F32, {D, nh, nt, 1}, qs);
-            const int kk = h.leaf(SL_DTYPE_F32, {D, 1, S, 1}, k), vv = h.leaf(SL_DTYPE_F32, {D, 1, S, 1}, v);
+            const int kk = h.leaf(kv, {D, 1, S, 1}, k), vv = h.leaf(kv, {D, 1, S, 1}, v);
             const int mm = h.leaf(SL_DTYPE_F32, {S, nt, 1, 1}, ms);
             return h.node(SL_OP_ATTENTION, {D, nh, nt, 1}, {qq, kk, vv, mm}, {fbits(0.11f)});
         };
     };
-    for (Isa isa : kIsas) {
-        if (!cpu::isa_supported(isa)) continue;
-        const std::vector<float> all = run_cpu(isa, 2, build(0, Hq, 0, T));
-        for (int64_t t = 0; t < T; ++t) {
-            for (int64_t head : {0, 7, 8, 11}) {
-                const std::vector<float> alone = run_cpu(isa, 1, build(head, 1, t, 1));
-                const std::vector<float> want(all.begin() + (t * Hq + head) * D, all.begin() + (t * Hq + head + 1) * D);
-                EXPECT_TRUE(bitwise_equal(alone, want)) << cpu::isa_name(isa) << ": head " << head << ", position " << t;
+    for (sl_dtype kv : {SL_DTYPE_F32, SL_DTYPE_F16})
+        for (Isa isa : kIsas) {
+            if (!cpu::isa_supported(isa)) continue;
+            SCOPED_TRACE(std::string(cpu::isa_name(isa)) + (kv == SL_DTYPE_F16 ? ", F16 K/V" : ", F32 K/V"));
+            const std::vector<float> all = run_cpu(isa, 2, build(kv, 0, Hq, 0, T));
+            for (int64_t t = 0; t < T; ++t) {
+                for (int64_t head : {0, 7, 8, 11}) {
+                    const std::vector<float> alone = run_cpu(isa, 1, build(kv, head, 1, t, 1));
+                    const std::vector<float> want(all.begin() + (t * Hq + head) * D,
+                                                  all.begin() + (t * Hq + head + 1) * D);
+                    EXPECT_TRUE(bitwise_equal(alone, want)) << "head " << head << ", position " << t;
+                }
+                const std::vector<float> heads = run_cpu(isa, 2, build(kv, 0, Hq, t, 1));
+                const std::vector<float> want(all.begin() + t * Hq * D, all.begin() + (t + 1) * Hq * D);
+                EXPECT_TRUE(bitwise_equal(heads, want)) << "all heads, position " << t;
             }
-            const std::vector<float> heads = run_cpu(isa, 2, build(0, Hq, t, 1));
-            const std::vector<float> want(all.begin() + t * Hq * D, all.begin() + (t + 1) * Hq * D);
-            EXPECT_TRUE(bitwise_equal(heads, want)) << cpu::isa_name(isa) << ": all heads, position " << t;
         }
-    }
 }
 
 TEST(CpuOps, GetRowsEveryWeightDtype) {

@@ -116,6 +116,9 @@ struct AttentionRows {
     int64_t v_stride;
     int64_t D, S;
     float scale;
+    // attention_direct only: k and v are F16 rows (an F16 KV cache; strides in elements),
+    // which the kernel converts to F32 a block of keys at a time.
+    bool kv_f16 = false;
 };
 
 struct Kernels {
@@ -182,7 +185,8 @@ struct Kernels {
     // double, in any order (a reordered reduction: the op's tolerance, not the scalar bits).
     double (*sum_squares)(const float* x, int64_t n) = nullptr;
     // Optional: attention_rows from the key rows (a.k) instead of transposed keys, for a decode
-    // step, which reads each key once: transposing them first cost more than the scores.
+    // step, which reads each key once: transposing them first cost more than the scores. F32
+    // rows, or F16 ones (a.kv_f16) with the same results as their F32 values.
     void (*attention_direct)(const AttentionRows& a) = nullptr;
 };
 

@@ -331,8 +331,11 @@ void run_attention_rows(Context& ctx, const Node& n) {
     // staging is spread over the threads with the heads and costs no job of its own; with
     // more units per KV head (prompts) they are staged once, up front, and shared.
     const bool stage_in_unit = T * units_per_kv == 1;
-    // Or, with F32 key and value rows, not staged at all (attention_direct reads the keys).
-    const bool direct = stage_in_unit && ctx.kernels.attention_direct && in.k_strided && in.v_direct;
+    // Or, with F32 key and value rows, or F16 ones (an F16 cache), not staged at all:
+    // attention_direct reads the keys, converting F16 rows a block at a time.
+    const bool f16_rows = k.dtype == SL_DTYPE_F16 && v.dtype == SL_DTYPE_F16 && k.nb[0] == 2 && v.nb[0] == 2 &&
+                          k.addr % 2 == 0 && v.addr % 2 == 0 && k.nb[2] % 2 == 0 && v.nb[2] % 2 == 0;
+    const bool direct = stage_in_unit && ctx.kernels.attention_direct && ((in.k_strided && in.v_direct) || f16_rows);
     auto* stage = direct ? nullptr
                          : reinterpret_cast<float*>(ctx.scratch_bytes(sizeof(float) * static_cast<size_t>(Hkv * staged)));
     const int64_t key_blocks = Sp / 16;
@@ -390,10 +393,14 @@ void run_attention_rows(Context& ctx, const Node& n) {
             rows.mask = mask ? load_row(*mask, t, 0, 0, ms.data()) : nullptr;
             rows.kt = kt;
             rows.kt_stride = Sp;
+            // Direct: the rows where they are, strides in elements (F32, or F16 for kv_f16).
+            rows.kv_f16 = direct && !in.k_strided;
+            const int64_t es = rows.kv_f16 ? 2 : 4;
             rows.k = direct ? reinterpret_cast<const float*>(row_ptr(k, g, 0, 0)) : nullptr;
-            rows.k_stride = direct ? k.nb[2] / 4 : 0;
-            rows.v = in.v_direct ? reinterpret_cast<const float*>(row_ptr(v, g, 0, 0)) : kt + D * Sp;
-            rows.v_stride = in.v_direct ? v.nb[2] / 4 : D;
+            rows.k_stride = direct ? k.nb[2] / es : 0;
+            const bool v_in_place = in.v_direct || direct;
+            rows.v = v_in_place ? reinterpret_cast<const float*>(row_ptr(v, g, 0, 0)) : kt + D * Sp;
+            rows.v_stride = v_in_place ? v.nb[2] / es : D;
             rows.D = D;
             rows.S = S;
             rows.scale = scale;

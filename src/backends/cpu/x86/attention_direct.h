@@ -39,23 +39,60 @@ inline uint64_t keys_kept(const AttentionRows& a, int64_t j0, int nj) {
     return keep;
 }
 
-// s[j][h] for the nj keys from j0: scale * (query h . key) + mask, one FMA chain over d
-// per score as in attention_rows_h, -inf for a key not kept. Eight keys at a time, eight
-// chains, each key element broadcast once for all rows; meanwhile the block after this
-// one is asked for (the cache rows are cold: run_attention_rows asks for the first only).
-inline void direct_scores(const AttentionRows& a, const float (*qt)[8], int64_t j0, int nj, uint64_t keep,
-                          float (*s)[8]) {
+// Bytes of one element of a.k and a.v, and the address of row j of `rows` (a.k or a.v).
+inline int64_t kv_bytes(const AttentionRows& a) { return a.kv_f16 ? 2 : 4; }
+inline const char* kv_row(const AttentionRows& a, const float* rows, int64_t stride, int64_t j) {
+    return reinterpret_cast<const char*>(rows) + j * stride * kv_bytes(a);
+}
+
+// The nj rows of F16 `rows` (a.k or a.v) from j0 as F32 rows of D floats at dst, exactly.
+inline void f16_rows_to_f32(const AttentionRows& a, const float* rows, int64_t stride, int64_t j0, int nj, float* dst) {
+    for (int j = 0; j < nj; ++j) {
+        const auto* x = reinterpret_cast<const uint16_t*>(kv_row(a, rows, stride, j0 + j));
+        float* y = dst + j * a.D;
+        int64_t d = 0;
+        for (; d + 8 <= a.D; d += 8)
+            _mm256_storeu_ps(y + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + d))));
+        for (; d < a.D; ++d) y[d] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(x[d])));
+    }
+}
+
+// The key and value rows of one block of keys, as F32: in place, or converted into `buf`
+// (2 * kDirectBlock * D floats) from an F16 cache. k + j * k_stride is key j0 + j.
+struct DirectBlock {
+    const float* k;
+    int64_t k_stride;
+    const float* v;
+    int64_t v_stride;
+};
+inline DirectBlock direct_block(const AttentionRows& a, int64_t j0, int nj, float* buf) {
+    if (!a.kv_f16) return {a.k + j0 * a.k_stride, a.k_stride, a.v + j0 * a.v_stride, a.v_stride};
+    float* kf = buf;
+    float* vf = buf + kDirectBlock * a.D;
+    f16_rows_to_f32(a, a.k, a.k_stride, j0, nj, kf);
+    f16_rows_to_f32(a, a.v, a.v_stride, j0, nj, vf);
+    return {kf, a.D, vf, a.D};
+}
+
+// s[j][h] for the nj keys from j0 (rows in `blk`): scale * (query h . key) + mask, one FMA
+// chain over d per score as in attention_rows_h, -inf for a key not kept. Eight keys at a
+// time, eight chains, each key element broadcast once for all rows; meanwhile the block
+// after this one is asked for (the cache rows are cold: run_attention_rows asks for the
+// first only).
+inline void direct_scores(const AttentionRows& a, const DirectBlock& blk, const float (*qt)[8], int64_t j0, int nj,
+                          uint64_t keep, float (*s)[8]) {
     constexpr int kChains = 8;
     const __m256 scale = _mm256_set1_ps(a.scale);
+    const int64_t row_bytes = kv_bytes(a) * a.D;
     for (int j1 = 0; j1 < nj; j1 += kChains) {
         for (int64_t j = j0 + kDirectBlock + j1; j < std::min<int64_t>(a.S, j0 + kDirectBlock + j1 + kChains); ++j)
-            for (int64_t b = 0; b < 4 * a.D; b += 64) {
-                _mm_prefetch(reinterpret_cast<const char*>(a.k + j * a.k_stride) + b, _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(a.v + j * a.v_stride) + b, _MM_HINT_T0);
+            for (int64_t b = 0; b < row_bytes; b += 64) {
+                _mm_prefetch(kv_row(a, a.k, a.k_stride, j) + b, _MM_HINT_T0);
+                _mm_prefetch(kv_row(a, a.v, a.v_stride, j) + b, _MM_HINT_T0);
             }
         const float* kr[kChains];
         #pragma GCC unroll 8
-        for (int i = 0; i < kChains; ++i) kr[i] = a.k + (j0 + std::min(j1 + i, nj - 1)) * a.k_stride;
+        for (int i = 0; i < kChains; ++i) kr[i] = blk.k + std::min(j1 + i, nj - 1) * blk.k_stride;
         __m256 c[kChains];
         #pragma GCC unroll 8
         for (int i = 0; i < kChains; ++i) c[i] = _mm256_setzero_ps();

@@ -732,12 +732,12 @@ inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-// acc[h] += w[h][j] * value row j0 + j for h < H and the keys j < nj that kept(j) (a key
+// acc[h] += w[h][j] * value row j (at v + j * v_stride) for h < H and the keys j < nj that kept(j) (a key
 // with a -inf score has w = 0 in every row and is skipped: its values may be NaN), 16
 // dimensions a vector, each value vector loaded once for all H rows.
 template <int H, class Kept>
-inline __attribute__((always_inline)) void add_value_rows(const AttentionRows& a, int64_t j0, int nj, Kept kept,
-                                                          const float (*w)[64], float (*acc)[512]) {
+inline __attribute__((always_inline)) void add_value_rows(const AttentionRows& a, const float* v, int64_t v_stride,
+                                                          int nj, Kept kept, const float (*w)[64], float (*acc)[512]) {
     const int64_t D = a.D, chunks = (D + 15) / 16;
     for (int64_t c = 0; c < chunks; ++c) {
         const __mmask16 dm = static_cast<__mmask16>(c + 1 < chunks || D % 16 == 0 ? 0xffff : (1u << (D % 16)) - 1);
@@ -746,7 +746,7 @@ inline __attribute__((always_inline)) void add_value_rows(const AttentionRows& a
         for (int h = 0; h < H; ++h) o[h] = _mm512_load_ps(acc[h] + 16 * c);
         for (int j = 0; j < nj; ++j) {
             if (!kept(j)) continue;
-            const __m512 vv = _mm512_maskz_loadu_ps(dm, a.v + (j0 + j) * a.v_stride + 16 * c);
+            const __m512 vv = _mm512_maskz_loadu_ps(dm, v + j * v_stride + 16 * c);
             #pragma GCC unroll 8
             for (int h = 0; h < H; ++h) o[h] = _mm512_fmadd_ps(_mm512_set1_ps(w[h][j]), vv, o[h]);
         }
@@ -847,7 +847,7 @@ void attention_rows_h(const AttentionRows& a) {
             }
             l[h] += _mm512_reduce_add_ps(psum);
         }
-        add_value_rows<H>(a, j0, nj, [&](int j) { return (keep[j / 16] >> (j % 16)) & 1; }, s, acc);
+        add_value_rows<H>(a, a.v + j0 * a.v_stride, a.v_stride, nj, [&](int j) { return (keep[j / 16] >> (j % 16)) & 1; }, s, acc);
     }
     write_rows<H>(a, acc, l);
 }
@@ -955,6 +955,9 @@ void transpose16_avx512(const float* rows, int64_t row_stride, int n, int64_t D,
 // sums and value rows (16 dimensions a vector) in the same order.
 template <int H>
 void attention_direct_h(const AttentionRows& a) {
+    // An F16 cache's rows, a block at a time as F32 (direct_block).
+    thread_local std::vector<float> converted;
+    if (a.kv_f16) converted.resize(static_cast<size_t>(2 * kDirectBlock * a.D));
     const int64_t D = a.D, S = a.S, chunks = (D + 15) / 16;
     alignas(32) float qt[512][8];
     transpose_queries<H>(a, qt);
@@ -971,7 +974,8 @@ void attention_direct_h(const AttentionRows& a) {
         const uint64_t keep = keys_kept(a, j0, nj);
         if (!keep) continue;
         alignas(32) float s[kDirectBlock][8];  // s[j][h]
-        direct_scores(a, qt, j0, nj, keep, s);
+        const DirectBlock blk = direct_block(a, j0, nj, converted.data());
+        direct_scores(a, blk, qt, j0, nj, keep, s);
         bool rows_live[H];
         raise_maxima<H>(s, nj, D, m, l, acc, rows_live);
         // The weights, then each row's sum as attention_rows_h adds it: 16 keys a lane, then the lanes.
@@ -990,7 +994,7 @@ void attention_direct_h(const AttentionRows& a) {
             for (int v = 0; v < nj; v += 16) psum = _mm512_add_ps(psum, _mm512_load_ps(p[h] + v));
             l[h] += _mm512_reduce_add_ps(psum);
         }
-        add_value_rows<H>(a, j0, nj, [keep](int j) { return (keep >> j) & 1; }, p, acc);
+        add_value_rows<H>(a, blk.v, blk.v_stride, nj, [keep](int j) { return (keep >> j) & 1; }, p, acc);
     }
     write_rows<H>(a, acc, l);
 }
