@@ -9,7 +9,7 @@ namespace suanli {
 
 void add_cache_type_option(OptionParser& parser, std::string& name) {
     parser.option("--cache-type", &name, "TYPE",
-                  "KV cache element type: f32 (default) or f16 (half the memory; llama.cpp's default)");
+                  "KV cache element type: f32 or f16 (half the memory; llama.cpp's default)");
 }
 
 DType cache_type(const std::string& name) {
