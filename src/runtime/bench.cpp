@@ -6,6 +6,7 @@
 #include <random>
 
 #include "models/model.h"
+#include "runtime/kv_cache.h"
 #include "runtime/session.h"
 
 namespace suanli {
@@ -89,12 +90,11 @@ BenchResult run_bench(const Model& model, const BenchTest& test, int32_t repetit
 
     // Generation re-reads every weight per token, and the KV cache up to its position
     // (the depth included); a prompt batch reads the weights once.
-    const ModelConfig& c = model.config();
-    const double kv_per_position =
-        2.0 * static_cast<double>(c.n_layer) * static_cast<double>(row_bytes(test.kv_type, c.head_dim * c.n_head_kv));
+    const auto kv_per_position = static_cast<double>(KvCache::cell_bytes(model.config(), test.kv_type));
     const double weights = static_cast<double>(weight_bytes_per_token(model));
     double bytes = test.n_prompt > 0 ? weights : 0;
-    for (int64_t i = 0; i < test.n_gen; ++i) bytes += weights + kv_per_position * static_cast<double>(test.n_depth + test.n_prompt + i + 1);
+    for (int64_t i = 0; i < test.n_gen; ++i)
+        bytes += weights + kv_per_position * static_cast<double>(test.n_depth + test.n_prompt + i + 1);
     double seconds_sum = 0;
     for (double s : seconds) seconds_sum += s;
     r.gb_per_s = bytes * repetitions / seconds_sum / 1e9;
