@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
+#include "cli/cache_type_option.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"
@@ -98,7 +98,8 @@ int cmd_bench(std::span<const std::string_view> args) {
     const DType kv_type = cache_type(cache_name);
 
     ModelDevices devices(backend, threads);
-    const std::unique_ptr<Model> model = devices.load(model_path, std::max<int64_t>(4096, int64_t{n_depth} + std::max(n_prompt, n_gen)));
+    const int64_t context = std::max<int64_t>(4096, int64_t{n_depth} + std::max(n_prompt, n_gen));
+    const std::unique_ptr<Model> model = devices.load(model_path, context);
     int64_t parameters = 0;
     uint64_t size = 0;
     const std::string type = main_weight_type(*model, parameters, size);
@@ -120,8 +121,7 @@ int cmd_bench(std::span<const std::string_view> args) {
         std::printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(26, '-').c_str(), std::string(8, '-').c_str(),
                     std::string(12, '-').c_str(), std::string(11, '-').c_str(), std::string(11, '-').c_str(),
                     std::string(9, '-').c_str(), std::string(static_cast<size_t>(test_width) + 2, '-').c_str(),
-                    std::string(20, '-').c_str(),
-                    std::string(9, '-').c_str(), std::string(8, '-').c_str());
+                    std::string(20, '-').c_str(), std::string(9, '-').c_str(), std::string(8, '-').c_str());
     }
     for (const BenchTest& t : tests) {
         const BenchResult r = run_bench(*model, t, reps, bandwidth.measure);
@@ -129,8 +129,8 @@ int cmd_bench(std::span<const std::string_view> args) {
         if (!json) {
             std::printf("| %-24s | %6s | %6.1f MiB | %7.2f M | %-9s | %7d | %*s | %9.2f ± %6.2f | %7.2f | %5.1f%% |\n",
                         model_name.substr(0, 24).c_str(), type.c_str(), size / 1048576.0, parameters / 1e6,
-                        devices.backend_device().backend().name, threads, test_width, t.name.c_str(), r.mean, r.stddev, r.gb_per_s,
-                        100.0 * r.bandwidth_share);
+                        devices.backend_device().backend().name, threads, test_width, t.name.c_str(), r.mean, r.stddev,
+                        r.gb_per_s, 100.0 * r.bandwidth_share);
             std::fflush(stdout);
         }
     }
@@ -139,14 +139,15 @@ int cmd_bench(std::span<const std::string_view> args) {
         for (size_t i = 0; i < results.size(); ++i) {
             const BenchResult& r = results[i];
             std::printf("  {\"model\": %s, \"type\": \"%s\", \"size_bytes\": %llu, \"params\": %lld, "
-                        "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, \"cache_type\": \"%s\", "
+                        "\"backend\": \"%s\", \"threads\": %d, \"test\": \"%s\", \"n_prompt\": %lld, \"n_gen\": %lld, "
+                        "\"n_depth\": %lld, \"cache_type\": \"%s\", "
                         "\"repetitions\": %d, \"tokens_per_s\": %.4f, \"stddev\": %.4f, \"gb_per_s\": %.4f, "
                         "\"bandwidth_gb_per_s\": %.4f, \"bandwidth_share\": %.4f, \"samples_tokens_per_s\": [",
                         json_string(model_name).c_str(), type.c_str(), static_cast<unsigned long long>(size),
                         static_cast<long long>(parameters), devices.backend_device().backend().name, threads, r.test.name.c_str(),
                         static_cast<long long>(r.test.n_prompt), static_cast<long long>(r.test.n_gen),
-                        static_cast<long long>(r.test.n_depth), std::string(dtype_name(r.test.kv_type)).c_str(), reps, r.mean,
-                        r.stddev, r.gb_per_s, r.bandwidth_median_gb_per_s, r.bandwidth_share);
+                        static_cast<long long>(r.test.n_depth), std::string(dtype_name(r.test.kv_type)).c_str(), reps,
+                        r.mean, r.stddev, r.gb_per_s, r.bandwidth_median_gb_per_s, r.bandwidth_share);
             for (size_t j = 0; j < r.tokens_per_s.size(); ++j) std::printf("%s%.4f", j ? ", " : "", r.tokens_per_s[j]);
             std::printf("], \"samples_bandwidth_gb_per_s\": [");
             for (size_t j = 0; j < r.bandwidth_gb_per_s.size(); ++j)

@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
+#include "cli/cache_type_option.h"
 #include "cli/commands.h"
 #include "cli/chat_template_options.h"
 #include "cli/common.h"

@@ -2,8 +2,8 @@
 #include <chrono>
 #include <cstdio>
 
-#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
+#include "cli/cache_type_option.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/options.h"

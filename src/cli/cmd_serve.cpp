@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "cli/cache_type_option.h"
 #include "cli/backend_options.h"
+#include "cli/cache_type_option.h"
 #include "cli/chat_template_options.h"
 #include "cli/commands.h"
 #include "cli/common.h"

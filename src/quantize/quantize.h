@@ -45,8 +45,8 @@ struct QuantizeReport {
 };
 
 // Reads `in`, writes `out` (through a temporary file renamed at the end). Calls
-// `on_tensor` after each tensor, while the file is being written. Throws Error (unreadable input, a tensor type it
-// cannot read, an unwritable output).
+// `on_tensor` after each tensor, while the file is being written. Throws Error
+// (unreadable input, a tensor type it cannot read, an unwritable output).
 QuantizeReport quantize_file(const std::filesystem::path& in, const std::filesystem::path& out, const QuantType& type,
                              int threads, const std::function<void(const TensorDone&)>& on_tensor = {});
 

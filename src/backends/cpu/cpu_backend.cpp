@@ -120,7 +120,8 @@ sl_status cpu_weight_prepare(sl_device handle, const sl_tensor* tensor) {
         const bool q0 = t.dtype == SL_DTYPE_Q8_0 || t.dtype == SL_DTYPE_Q4_0;
         if (!q0 && !k_quant && t.dtype != SL_DTYPE_F32 && t.dtype != SL_DTYPE_F16 && t.dtype != SL_DTYPE_BF16) return;
         constexpr int64_t kMaxDim = int64_t{1} << 31;
-        if (t.ne[0] <= 0 || t.ne[0] % (k_quant ? 256 : q0 ? 32 : 1) != 0 || t.ne[0] > kMaxDim || t.ne[1] <= 0 || t.ne[1] > kMaxDim ||
+        const int64_t block = k_quant ? 256 : q0 ? 32 : 1;
+        if (t.ne[0] <= 0 || t.ne[0] % block != 0 || t.ne[0] > kMaxDim || t.ne[1] <= 0 || t.ne[1] > kMaxDim ||
             t.ne[2] != 1 || t.ne[3] != 1 || t.nb[1] <= 0 || t.nb[1] > kMaxDim)
             invalid("weight_prepare takes a 2-D matrix, got ", host::shape_str(t));
         // Only wrapped host memory is read-only, so only there can the bytes not change under the copy.

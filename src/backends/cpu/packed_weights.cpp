@@ -192,7 +192,8 @@ FloatCopy::FloatCopy(sl_dtype dtype, const unsigned char* rows, size_t row_bytes
       data_(allocate_huge_page_memory(static_cast<size_t>(M) * row_bytes)) {
     // As for PackedMatrix: the pages are faulted in by the threads that write them.
     pool.parallel_for(M, kMaxQuantRows, [&](int64_t first, int64_t last) {
-        std::memcpy(data_.get() + first * row_bytes, rows + first * row_bytes, static_cast<size_t>(last - first) * row_bytes);
+        const auto bytes = static_cast<size_t>(last - first) * row_bytes;
+        std::memcpy(data_.get() + first * row_bytes, rows + first * row_bytes, bytes);
     });
 }
 
@@ -212,8 +213,8 @@ template <class Copy>
 bool PackedWeights::add_to(ByAddr<Copy>& by_addr, const sl_tensor& t, size_t row_bytes, ThreadPool& pool) {
     if (find_in(by_addr, t)) return true;
     if (!room_for_copy(static_cast<uint64_t>(t.ne[1]) * row_bytes)) return false;
-    auto copy = std::make_shared<const Copy>(static_cast<sl_dtype>(t.dtype), reinterpret_cast<const unsigned char*>(t.addr),
-                                             row_bytes, t.ne[0], t.ne[1], pool);
+    const auto* rows = reinterpret_cast<const unsigned char*>(t.addr);
+    auto copy = std::make_shared<const Copy>(static_cast<sl_dtype>(t.dtype), rows, row_bytes, t.ne[0], t.ne[1], pool);
     std::lock_guard lock(mutex_);
     by_addr[t.addr] = std::move(copy);
     return true;
@@ -224,7 +225,8 @@ bool PackedWeights::add(const sl_tensor& t, const Kernels& kernels, ThreadPool& 
     if (t.ne[2] != 1 || t.ne[3] != 1) return false;
     if (dtype == SL_DTYPE_F32 || dtype == SL_DTYPE_F16 || dtype == SL_DTYPE_BF16) {
         const size_t row_bytes = static_cast<size_t>(t.ne[0]) * block_bytes(dtype);
-        if (static_cast<size_t>(t.nb[0]) != block_bytes(dtype) || static_cast<size_t>(t.nb[1]) != row_bytes) return false;
+        if (static_cast<size_t>(t.nb[0]) != block_bytes(dtype) || static_cast<size_t>(t.nb[1]) != row_bytes)
+            return false;
         return add_to(copies_, t, row_bytes, pool);
     }
     const bool have_kernel = dtype == SL_DTYPE_Q4_0   ? kernels.gemm_packed_q4_0 != nullptr

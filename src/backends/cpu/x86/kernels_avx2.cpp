@@ -616,9 +616,9 @@ inline __m256 exp_nonpositive(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23)));
 }
 
-// acc[h] += w[h][j] * value row j (at v + j * v_stride) for h < H and the keys j < nj that kept(j) (a key
-// with a -inf score has w = 0 in every row and is skipped: its values may be NaN), 8
-// dimensions a vector, each value vector loaded once for all H rows.
+// acc[h] += w[h][j] * value row j (at v + j * v_stride) for h < H and the keys j < nj
+// that kept(j) (a key with a -inf score has w = 0 in every row and is skipped: its values
+// may be NaN), 8 dimensions a vector, each value vector loaded once for all H rows.
 template <int H, class Kept>
 inline __attribute__((always_inline)) void add_value_rows(const AttentionRows& a, const float* v, int64_t v_stride,
                                                           int nj, Kept kept, const float (*w)[64], float (*acc)[512]) {
@@ -734,7 +734,8 @@ void attention_rows_h(const AttentionRows& a) {
             }
             l[h] += hsum(psum);
         }
-        add_value_rows<H>(a, a.v + j0 * a.v_stride, a.v_stride, nj, [&](int j) { return (keep[j / 8] >> (j % 8)) & 1; }, s, acc);
+        const auto kept = [&](int j) { return (keep[j / 8] >> (j % 8)) & 1; };
+        add_value_rows<H>(a, a.v + j0 * a.v_stride, a.v_stride, nj, kept, s, acc);
     }
     write_rows<H>(a, acc, l);
 }

@@ -732,9 +732,9 @@ inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-// acc[h] += w[h][j] * value row j (at v + j * v_stride) for h < H and the keys j < nj that kept(j) (a key
-// with a -inf score has w = 0 in every row and is skipped: its values may be NaN), 16
-// dimensions a vector, each value vector loaded once for all H rows.
+// acc[h] += w[h][j] * value row j (at v + j * v_stride) for h < H and the keys j < nj
+// that kept(j) (a key with a -inf score has w = 0 in every row and is skipped: its values
+// may be NaN), 16 dimensions a vector, each value vector loaded once for all H rows.
 template <int H, class Kept>
 inline __attribute__((always_inline)) void add_value_rows(const AttentionRows& a, const float* v, int64_t v_stride,
                                                           int nj, Kept kept, const float (*w)[64], float (*acc)[512]) {
@@ -847,7 +847,8 @@ void attention_rows_h(const AttentionRows& a) {
             }
             l[h] += _mm512_reduce_add_ps(psum);
         }
-        add_value_rows<H>(a, a.v + j0 * a.v_stride, a.v_stride, nj, [&](int j) { return (keep[j / 16] >> (j % 16)) & 1; }, s, acc);
+        const auto kept = [&](int j) { return (keep[j / 16] >> (j % 16)) & 1; };
+        add_value_rows<H>(a, a.v + j0 * a.v_stride, a.v_stride, nj, kept, s, acc);
     }
     write_rows<H>(a, acc, l);
 }
