@@ -104,6 +104,14 @@ int prepared_leaf(GraphHarness& h, std::vector<std::unique_ptr<Wrapped>>& wrappe
     return a;
 }
 
+// weight_prepare of `t` with SUANLI_CPU_PACK=0 (no copy of any kind).
+sl_status prepare_with_packing_off(GraphHarness& h, const sl_tensor& t) {
+    ::setenv("SUANLI_CPU_PACK", "0", 1);
+    const sl_status prepared = h.backend().weight_prepare(h.device(), &t);
+    ::unsetenv("SUANLI_CPU_PACK");
+    return prepared;
+}
+
 bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
@@ -297,10 +305,7 @@ TEST_P(CpuPackedWeights, PackingCanBeTurnedOff) {
         GraphHarness h(cpu_backend(), 2);
         Wrapped w(h, host);
         const sl_tensor t = matrix_at(dtype, w.base());
-        ::setenv("SUANLI_CPU_PACK", "0", 1);
-        const sl_status prepared = h.backend().weight_prepare(h.device(), &t);
-        ::unsetenv("SUANLI_CPU_PACK");
-        ASSERT_EQ(prepared, SL_OK) << h.error();
+        ASSERT_EQ(prepare_with_packing_off(h, t), SL_OK) << h.error();
         host = second;  // read in place: the new bytes count
         EXPECT_TRUE(bitwise_equal(multiply(2, dtype, host, w.base(), 3), multiply(2, dtype, second, 0, 3)));
     }
@@ -428,10 +433,7 @@ TEST(CpuFloatCopies, MulMatReadsTheCopyUntilTheBufferIsFreed) {
             std::vector<std::byte> off = first;
             Wrapped w(h, off);
             const sl_tensor u = matrix_at(dtype, w.base());
-            ::setenv("SUANLI_CPU_PACK", "0", 1);
-            const sl_status prepared = h.backend().weight_prepare(h.device(), &u);
-            ::unsetenv("SUANLI_CPU_PACK");
-            ASSERT_EQ(prepared, SL_OK) << h.error();
+            ASSERT_EQ(prepare_with_packing_off(h, u), SL_OK) << h.error();
             off = second;
             EXPECT_TRUE(bitwise_equal(multiply(2, dtype, off, w.base(), 3), want_second));
         }
